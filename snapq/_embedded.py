@@ -1,0 +1,349 @@
+"""Run a private, throw-away PostgreSQL server: initdb (cached), start, stop.
+
+The server lives in a run directory of its own (data directory, unix socket, log),
+listens on no TCP port, and trades durability for speed. A freshly initialised data
+directory is cached per PostgreSQL version and settings, so later runs copy it
+instead of running initdb.
+
+PostgreSQL refuses to run as root. As root, snapq runs initdb and the server as an
+existing unprivileged user, owns only its own directories to that user, and runs a
+relocated copy of the binaries where the original location may not be readable to
+that user (a virtualenv under a 0700 home).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from snapq._binaries import PostgresInstall
+from snapq._errors import ProvisioningError, ServerStartError
+
+SUPERUSER = "postgres"
+PORT = 5432  # only names the socket file: the socket directory is private to the run
+SERVER_USERS = ("postgres", "nobody")
+# Durability is worthless for a database thrown away at the end of the run.
+SERVER_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "autovacuum": "off",
+    "listen_addresses": "",
+    "max_connections": "100",
+    "log_min_messages": "warning",
+}
+INITDB_ARGS = ("--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+LOG_TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What a process needs to reach (and later stop) a running embedded server."""
+
+    pid: int
+    socket_dir: str
+    data_dir: str
+    version: str
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={PORT}"
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self)))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> ServerInfo:
+        return cls(**json.loads(path.read_text()))
+
+
+def cache_dir() -> Path:
+    """Return snapq's cache directory (``SNAPQ_CACHE_DIR`` overrides it).
+
+    As root it must be traversable by the server user, so it is not under ``~``.
+    """
+    configured = os.environ.get("SNAPQ_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    if os.geteuid() == 0:
+        shared = Path("/var/tmp")  # noqa: S108 - ownership and mode are checked before use
+        return (shared if shared.is_dir() else Path(tempfile.gettempdir())) / "snapq-cache"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "snapq"
+
+
+def server_user() -> pwd.struct_passwd | None:
+    """Return the unprivileged user to run PostgreSQL as when running as root."""
+    if os.geteuid() != 0:
+        return None
+    for name in SERVER_USERS:
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    msg = (
+        "snapq runs as root, and PostgreSQL refuses to run as root; snapq runs it as an "
+        f"existing unprivileged user but found none of: {', '.join(SERVER_USERS)}.\n"
+        "Fix: create one (e.g. `useradd --system postgres`), run the tests as a non-root "
+        "user, or set --snapq-url to use an existing server."
+    )
+    raise ProvisioningError(msg)
+
+
+def _private_cache() -> Path:
+    """Create the cache directory, refusing one that another user could have planted."""
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True, mode=0o755)
+    status = cache.stat()
+    if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+        msg = (
+            f"snapq will not use its cache directory {cache}: it is owned by uid "
+            f"{status.st_uid} or writable by others, so its binaries could be replaced.\n"
+            "Fix: remove it, or set SNAPQ_CACHE_DIR to a directory only you can write."
+        )
+        raise ProvisioningError(msg)
+    return cache
+
+
+def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> ServerInfo:
+    """Start a server whose files all live in ``run_dir``; return how to reach it.
+
+    A watchdog process stops the server and removes ``run_dir`` as soon as
+    ``owner_pid`` exits, even if it is killed.
+    """
+    user = server_user()
+    cache = _private_cache()
+    if user is not None:
+        install = _relocated(install, cache)
+    template = _initdb_template(install, cache, user)
+    data_dir = run_dir / "data"
+    socket_dir = run_dir / "socket"
+    shutil.copytree(template, data_dir, symlinks=True)
+    socket_dir.mkdir(mode=0o700)
+    if user is not None:
+        # The server user may traverse the run directory but owns only these two.
+        run_dir.chmod(0o711)
+        _chown_tree(data_dir, user)
+        _chown_tree(socket_dir, user)
+    log_path = run_dir / "postgres.log"
+    command = [str(install.tool("postgres")), "-D", str(data_dir), "-k", str(socket_dir)]
+    command += ["-p", str(PORT)]
+    for name, value in SERVER_SETTINGS.items():
+        command += ["-c", f"{name}={value}"]
+    # -l is not a postgres flag; the log goes to a file so the server never holds
+    # the caller's stdout/stderr (which would hang anything capturing them).
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=run_dir,
+            start_new_session=True,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+        )
+    try:
+        _wait_until_ready(process, data_dir, log_path, install)
+    except BaseException:
+        _kill(process.pid)
+        process.wait()
+        raise
+    info = ServerInfo(process.pid, str(socket_dir), str(data_dir), install.version)
+    _start_watchdog(owner_pid=owner_pid, server_pid=process.pid, run_dir=run_dir)
+    return info
+
+
+def stop_server(info: ServerInfo) -> None:
+    """Stop the server at once (it holds nothing worth a clean shutdown)."""
+    pid_file = Path(info.data_dir) / "postmaster.pid"
+    if not _is_our_postmaster(info.pid, pid_file):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(info.pid, signal.SIGQUIT)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while time.monotonic() < deadline:
+        # The pid file goes when the postmaster has exited; an exited server can
+        # stay a zombie for a while, so its pid alone does not tell.
+        _reap(info.pid)
+        if not pid_file.exists() or not alive(info.pid):
+            return
+        time.sleep(0.01)
+    _kill(info.pid)
+
+
+def _wait_until_ready(
+    process: subprocess.Popen[bytes], data_dir: Path, log_path: Path, install: PostgresInstall
+) -> None:
+    pid_file = data_dir / "postmaster.pid"
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            msg = (
+                f"the embedded {install.describe()} exited with status {process.returncode} "
+                f"while starting.\nCommand: {' '.join(map(str, process.args))}\n"  # type: ignore[arg-type]
+                f"Last lines of its log ({log_path}):\n{_tail(log_path)}\n"
+                "Fix the cause above, point --snapq-pg-bin at another PostgreSQL, "
+                "or set --snapq-url to use an existing server."
+            )
+            raise ServerStartError(msg)
+        with contextlib.suppress(OSError):
+            lines = pid_file.read_text().splitlines()
+            # Line 8 of postmaster.pid is the postmaster's status.
+            if len(lines) >= 8 and lines[7].strip() == "ready":
+                return
+        time.sleep(0.005)
+    msg = (
+        f"the embedded {install.describe()} did not become ready within {START_TIMEOUT:.0f} s.\n"
+        f"Last lines of its log ({log_path}):\n{_tail(log_path)}"
+    )
+    raise ServerStartError(msg)
+
+
+def _initdb_template(install: PostgresInstall, cache: Path, user: pwd.struct_passwd | None) -> Path:
+    """Return a cached, freshly initialised data directory, creating it once."""
+    key_source = json.dumps([install.version, INITDB_ARGS, SUPERUSER, user and user.pw_name])
+    key = hashlib.sha256(key_source.encode()).hexdigest()[:12]
+    template = cache / f"initdb-{install.version}-{key}"
+    if (template / "PG_VERSION").is_file():
+        return template
+    scratch = Path(tempfile.mkdtemp(prefix=f"{template.name}.", dir=cache))
+    try:
+        if user is not None:
+            os.chown(scratch, user.pw_uid, user.pw_gid)
+        result = subprocess.run(
+            [
+                str(install.tool("initdb")),
+                "-D",
+                str(scratch),
+                f"--username={SUPERUSER}",
+                *INITDB_ARGS,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=scratch,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+        )
+        if result.returncode != 0:
+            msg = (
+                f"initdb of {install.describe()} failed with status {result.returncode}:\n"
+                f"{result.stdout}{result.stderr}\n"
+                "Fix the cause above, point --snapq-pg-bin at another PostgreSQL, "
+                "or set --snapq-url to use an existing server."
+            )
+            raise ServerStartError(msg)
+        try:
+            scratch.rename(template)
+        except OSError:
+            if not (template / "PG_VERSION").is_file():
+                raise  # not a concurrent run that got there first
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return template
+
+
+def _relocated(install: PostgresInstall, cache: Path) -> PostgresInstall:
+    """Return ``install`` copied to the cache, where the server user can read it."""
+    key = hashlib.sha256(str(install.bindir).encode()).hexdigest()[:12]
+    target = cache / f"bin-{install.version}-{key}"
+    bindir = target / install.bindir.relative_to(install.base)
+    if not (bindir / "postgres").is_file():
+        scratch = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=cache))
+        try:
+            for part in install.parts:
+                shutil.copytree(install.base / part, scratch / part, symlinks=True)
+            _make_readable(scratch)
+            try:
+                scratch.rename(target)
+            except OSError:
+                if not (bindir / "postgres").is_file():
+                    raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return PostgresInstall(
+        bindir=bindir,
+        version=install.version,
+        origin=f"{install.origin}, copied to {target}",
+        base=target,
+        parts=install.parts,
+    )
+
+
+def _make_readable(root: Path) -> None:
+    root.chmod(0o755)
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            (Path(directory) / name).chmod(0o755)
+        for name in filenames:
+            path = Path(directory) / name
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o444)
+
+
+def _chown_tree(root: Path, user: pwd.struct_passwd) -> None:
+    os.chown(root, user.pw_uid, user.pw_gid)
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.chown(Path(directory) / name, user.pw_uid, user.pw_gid, follow_symlinks=False)
+
+
+def _start_watchdog(*, owner_pid: int, server_pid: int, run_dir: Path) -> None:
+    script = Path(__file__).with_name("_watchdog.py")
+    subprocess.Popen(
+        [sys.executable, "-I", str(script), str(owner_pid), str(server_pid), str(run_dir)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _is_our_postmaster(pid: int, pid_file: Path) -> bool:
+    """Tell whether ``pid`` is still the postmaster of this data directory (pids recycle)."""
+    try:
+        return pid_file.read_text().split("\n", 1)[0].strip() == str(pid)
+    except OSError:
+        return False
+
+
+def alive(pid: int) -> bool:
+    """Tell whether a process with this pid exists (a zombie counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _tail(log_path: Path) -> str:
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "  (no log was written)"
+    return "\n".join("  " + line for line in lines[-LOG_TAIL_LINES:]) or "  (the log is empty)"

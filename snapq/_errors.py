@@ -1,0 +1,47 @@
+"""The exceptions snapq raises.
+
+Every error names what was tried and how to fix it::
+
+    SnapqError
+    ├── ConfigError (ValueError)           a setting has a value snapq cannot use
+    ├── ProvisioningError (RuntimeError)   no database could be provided
+    │   ├── PostgresNotFoundError          no PostgreSQL binaries anywhere
+    │   ├── ServerStartError               the embedded server did not start
+    │   └── ServerUnreachableError         the server at the URL refused or did not answer
+    ├── SetupHookError (RuntimeError)      pytest_snapq_setup_database raised
+    └── IsolationError (RuntimeError)      a test broke its own isolation
+"""
+
+from __future__ import annotations
+
+
+class SnapqError(Exception):
+    """Base class of every error snapq raises."""
+
+
+class ConfigError(SnapqError, ValueError):
+    """A setting has a value that snapq cannot use."""
+
+
+class ProvisioningError(SnapqError, RuntimeError):
+    """snapq could not provide a PostgreSQL database."""
+
+
+class PostgresNotFoundError(ProvisioningError):
+    """No PostgreSQL binaries were found for the embedded server."""
+
+
+class ServerStartError(ProvisioningError):
+    """The embedded PostgreSQL server failed to start."""
+
+
+class ServerUnreachableError(ProvisioningError):
+    """The server named by the URL cannot be reached or refused the login."""
+
+
+class SetupHookError(SnapqError, RuntimeError):
+    """An implementation of ``pytest_snapq_setup_database`` raised."""
+
+
+class IsolationError(SnapqError, RuntimeError):
+    """A test did something that would break its rollback isolation."""

@@ -1,0 +1,109 @@
+"""One test run: its id, its private directory, and its embedded server, started lazily.
+
+The process that owns the run (the xdist controller, or the only process) creates
+it and removes it at the end; workers receive it as a dict. Whichever process first
+needs the embedded server starts it, under a file lock, so a run that never touches
+the database never starts PostgreSQL. A later run removes what a killed one left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from snapq._binaries import PostgresInstall
+from snapq._embedded import ServerInfo, alive, start_server, stop_server
+
+RUN_DIR_PREFIX = "snapq-"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A test run's identity and private directory (which also holds the server socket)."""
+
+    run_id: str
+    run_dir: Path
+    owner_pid: int
+
+    @classmethod
+    def create(cls) -> Run:
+        """Create a run owned by this process, after removing what dead runs left."""
+        remove_stale_runs()
+        while True:
+            run_id = secrets.token_hex(4)
+            # Short: the server's unix socket path must fit in about 100 bytes.
+            run_dir = Path(tempfile.gettempdir()) / f"{RUN_DIR_PREFIX}{run_id}"
+            try:
+                run_dir.mkdir(mode=0o700)
+            except FileExistsError:
+                continue
+            run = cls(run_id, run_dir, os.getpid())
+            (run_dir / "run.json").write_text(json.dumps({"owner_pid": run.owner_pid}))
+            return run
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {"run_id": self.run_id, "run_dir": str(self.run_dir), "owner_pid": self.owner_pid}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str | int]) -> Run:
+        return cls(str(data["run_id"]), Path(str(data["run_dir"])), int(data["owner_pid"]))
+
+    @property
+    def _server_file(self) -> Path:
+        return self.run_dir / "server.json"
+
+    def server(self, find_install: Callable[[], PostgresInstall]) -> ServerInfo:
+        """Return the run's embedded server, starting it if no process has yet."""
+        with self._locked():
+            if self._server_file.exists():
+                return ServerInfo.load(self._server_file)
+            info = start_server(find_install(), run_dir=self.run_dir, owner_pid=self.owner_pid)
+            info.save(self._server_file)
+            return info
+
+    def started_server(self) -> ServerInfo | None:
+        """Return the embedded server if some process of this run started it."""
+        return ServerInfo.load(self._server_file) if self._server_file.exists() else None
+
+    def close(self) -> None:
+        """Stop the server, if one was started, and remove the run directory."""
+        info = self.started_server()
+        if info is not None:
+            stop_server(info)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with (self.run_dir / "lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_stale_runs() -> None:
+    """Stop the servers and remove the directories of runs whose owner has died."""
+    for marker in Path(tempfile.gettempdir()).glob(f"{RUN_DIR_PREFIX}*/run.json"):
+        run_dir = marker.parent
+        try:
+            if run_dir.stat().st_uid != os.geteuid():
+                continue  # not ours: never signal or delete on another user's word
+            owner_pid = int(json.loads(marker.read_text())["owner_pid"])
+        except (OSError, ValueError, KeyError):
+            continue
+        if alive(owner_pid):
+            continue
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            server_file = run_dir / "server.json"
+            if server_file.exists():
+                stop_server(ServerInfo.load(server_file))
+        shutil.rmtree(run_dir, ignore_errors=True)

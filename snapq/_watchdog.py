@@ -1,0 +1,47 @@
+"""Stop an embedded server when the test run that owns it is gone.
+
+Run as a script (``python -I _watchdog.py OWNER_PID SERVER_PID RUN_DIR``), not
+imported: it uses only the standard library so it starts fast. It covers what the
+test run's own clean-up cannot: a run killed with SIGKILL, or one that crashed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import time
+
+POLL_SECONDS = 0.5
+STOP_SECONDS = 10.0
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def main(owner_pid: int, server_pid: int, run_dir: str) -> None:
+    while alive(owner_pid):
+        if not alive(server_pid):
+            return  # stopped by the run itself
+        time.sleep(POLL_SECONDS)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server_pid, signal.SIGQUIT)
+    deadline = time.monotonic() + STOP_SECONDS
+    while alive(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server_pid, signal.SIGKILL)
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])

@@ -1,0 +1,203 @@
+"""snapq's pytest plugin: options, hooks, fixtures and the run's lifecycle.
+
+Loaded through the ``pytest11`` entry point; ``import snapq`` does not load it.
+Nothing outside this module touches pytest's internals.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import traceback
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from snapq import _hookspecs
+from snapq._config import SETTINGS, resolve_settings
+from snapq._errors import ConfigError, SetupHookError, SnapqError
+from snapq._isolation import Baseline, install_commit_guard, isolated_connection
+from snapq._provision import Provisioner
+from snapq._run import Run
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session
+
+PROVISIONER = pytest.StashKey[Provisioner]()
+OWNS_RUN = pytest.StashKey[bool]()
+DATABASE_USED = pytest.StashKey[bool]()
+WORKER_RUN_KEY = "snapq_run"
+WORKER_USED_KEY = "snapq_database_used"
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(_hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("snapq", "snapq: SQL and result snapshots on PostgreSQL")
+    for spec in SETTINGS:
+        default = f" Default: {spec.default}." if spec.default else ""
+        text = f"{spec.help}{default} Also ini {spec.ini_key}, env {spec.env_var}."
+        group.addoption(spec.flag, dest=spec.ini_key, default=None, help=text)
+        parser.addini(spec.ini_key, text)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        settings = resolve_settings(
+            options={spec.ini_key: config.getoption(spec.ini_key) for spec in SETTINGS},
+            environ=os.environ,
+            ini={spec.ini_key: config.getini(spec.ini_key) or None for spec in SETTINGS},
+        )
+    except ConfigError as error:
+        raise pytest.UsageError(f"snapq: {error}") from None
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and WORKER_RUN_KEY in workerinput:
+        run = Run.from_dict(workerinput[WORKER_RUN_KEY])
+        config.stash[OWNS_RUN] = False
+    else:
+        run = Run.create()
+        config.stash[OWNS_RUN] = True
+    config.stash[PROVISIONER] = Provisioner(settings, run)
+    config.stash[DATABASE_USED] = False
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """Hand the run (id, directory, owner) to each xdist worker."""
+    config: pytest.Config = node.config  # type: ignore[attr-defined]
+    node.workerinput[WORKER_RUN_KEY] = config.stash[PROVISIONER].run.to_dict()  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """Remember whether a worker created databases, so the owner drops them."""
+    output = getattr(node, "workeroutput", {})
+    if output.get(WORKER_USED_KEY):
+        config: pytest.Config = node.config  # type: ignore[attr-defined]
+        config.stash[DATABASE_USED] = True
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"snapq: server={config.stash[PROVISIONER].describe_server()}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    provisioner = config.stash[PROVISIONER]
+    provisioner.release()
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[WORKER_USED_KEY] = provisioner.used_database
+    elif provisioner.used_database:
+        config.stash[DATABASE_USED] = True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if PROVISIONER not in config.stash or not config.stash[OWNS_RUN]:
+        return
+    config.stash[PROVISIONER].close_run(databases_used=config.stash[DATABASE_USED])
+
+
+# Fixtures ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def snapq_url(request: pytest.FixtureRequest) -> str:
+    """Return the SQLAlchemy URL of this worker's database (session scope).
+
+    The database is a copy of the run's template, which ``pytest_snapq_setup_database``
+    built; each xdist worker has its own. Override this fixture to test against a
+    database you prepare yourself.
+    """
+    config = request.config
+    provisioner = config.stash[PROVISIONER]
+    workerinput = getattr(config, "workerinput", None)
+    role = str(workerinput["workerid"]) if workerinput else "main"
+    try:
+        return provisioner.database_url(role, _template_builder(config))
+    except SnapqError as error:
+        request.session.shouldstop = "snapq could not provide a database"
+        pytest.fail(f"snapq: {error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def snapq_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """Return a SQLAlchemy ``Engine`` (psycopg 3) on this worker's database (session scope).
+
+    Its connections carry snapq's timeouts; it refuses to commit a test's connection.
+    Override it to configure the engine differently (keep ``snapq_url`` as its URL).
+    """
+    from sqlalchemy import create_engine
+
+    engine = create_engine(snapq_url, connect_args=request.config.stash[PROVISIONER].connect_args)
+    install_commit_guard(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _snapq_baseline(snapq_engine: Engine) -> Baseline:
+    return Baseline.capture(snapq_engine)
+
+
+@pytest.fixture
+def snapq_connection(snapq_engine: Engine, _snapq_baseline: Baseline) -> Iterator[Connection]:
+    """Return a ``Connection`` inside a transaction that is rolled back after the test.
+
+    Nothing a test writes survives it. Sequences start from their template values in
+    every test. Deferred constraints are checked before the rollback, so a test that
+    breaks one fails as the commit would in production. Committing this connection
+    raises ``IsolationError``: use ``begin_nested()`` or ``snapq_session``.
+    """
+    with isolated_connection(snapq_engine, _snapq_baseline) as connection:
+        yield connection
+
+
+@pytest.fixture
+def snapq_session(snapq_connection: Connection) -> Iterator[Session]:
+    """Return an ORM ``Session`` bound to ``snapq_connection``, rolled back after the test.
+
+    ``join_transaction_mode="create_savepoint"``: the session works in a savepoint,
+    so application code may call ``commit()`` (which releases the savepoint) or
+    ``rollback()`` (after an IntegrityError, say) and the test goes on.
+    """
+    from sqlalchemy.orm import Session
+
+    session = Session(bind=snapq_connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+
+
+def _template_builder(config: pytest.Config) -> Callable[[Connection], None]:
+    """Return a callable that runs every ``pytest_snapq_setup_database``, outermost first."""
+
+    def build(connection: Connection) -> None:
+        # get_hookimpls() lists implementations in registration order, the reverse
+        # of pluggy's call order; conftests register outermost first.
+        for impl in config.hook.pytest_snapq_setup_database.get_hookimpls():
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            kwargs = {name: connection for name in impl.argnames if name == "connection"}
+            try:
+                impl.function(**kwargs)
+            except Exception as error:
+                raise SetupHookError(_hook_failure(impl.function, error)) from error
+
+    return build
+
+
+def _hook_failure(function: Callable[..., object], error: Exception) -> str:
+    try:
+        where = f"{inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]}"
+    except (OSError, TypeError):
+        where = getattr(function, "__module__", "?")
+    details = "".join(traceback.format_exception(error)).rstrip()
+    return (
+        f"pytest_snapq_setup_database in {where} raised {type(error).__name__}; "
+        f"the run stops and no template database was made.\n{details}"
+    )
