@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,10 @@ INITDB_ARGS = ("--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 LOG_TAIL_LINES = 20
+
+# Child processes this process started (servers, watchdogs), kept so they are
+# reaped when they exit rather than garbage-collected while still running.
+_children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,38 @@ def server_user() -> pwd.struct_passwd | None:
         "user, or set --snapq-url to use an existing server."
     )
     raise ProvisioningError(msg)
+
+
+def run_bases() -> list[Path]:
+    """Return where run directories go: the temporary directory, or, as root when the
+    server user cannot reach that, a directory in snapq's cache."""
+    bases = [Path(tempfile.gettempdir())]
+    if os.geteuid() == 0:
+        try:
+            user = server_user()
+        except ProvisioningError:
+            return bases
+        if user is not None and not _traversable_by(bases[0], user):
+            fallback = _private_cache() / "runs"
+            fallback.mkdir(mode=0o755, exist_ok=True)
+            bases.insert(0, fallback)
+    return bases
+
+
+def _traversable_by(path: Path, user: pwd.struct_passwd) -> bool:
+    """Tell whether ``user`` may traverse every directory from ``/`` down to ``path``."""
+    groups = set(os.getgrouplist(user.pw_name, user.pw_gid))
+    for directory in (path, *path.parents):
+        status = directory.stat()
+        if status.st_uid == user.pw_uid:
+            allowed = status.st_mode & stat.S_IXUSR
+        elif status.st_gid in groups:
+            allowed = status.st_mode & stat.S_IXGRP
+        else:
+            allowed = status.st_mode & stat.S_IXOTH
+        if not allowed:
+            return False
+    return True
 
 
 def _private_cache() -> Path:
@@ -161,6 +198,7 @@ def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> 
         _kill(process.pid)
         process.wait()
         raise
+    _children[process.pid] = process
     info = ServerInfo(process.pid, str(socket_dir), str(data_dir), install.version)
     _start_watchdog(owner_pid=owner_pid, server_pid=process.pid, run_dir=run_dir)
     return info
@@ -179,9 +217,14 @@ def stop_server(info: ServerInfo) -> None:
         # stay a zombie for a while, so its pid alone does not tell.
         _reap(info.pid)
         if not pid_file.exists() or not alive(info.pid):
-            return
+            break
         time.sleep(0.01)
-    _kill(info.pid)
+    else:
+        _kill(info.pid)
+    child = _children.pop(info.pid, None)
+    if child is not None:
+        child.wait(timeout=STOP_TIMEOUT)
+    _reap_children()
 
 
 def _wait_until_ready(
@@ -303,13 +346,20 @@ def _chown_tree(root: Path, user: pwd.struct_passwd) -> None:
 
 def _start_watchdog(*, owner_pid: int, server_pid: int, run_dir: Path) -> None:
     script = Path(__file__).with_name("_watchdog.py")
-    subprocess.Popen(
+    watchdog = subprocess.Popen(
         [sys.executable, "-I", str(script), str(owner_pid), str(server_pid), str(run_dir)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    _children[watchdog.pid] = watchdog
+
+
+def _reap_children() -> None:
+    for pid, child in list(_children.items()):
+        if child.poll() is not None:
+            del _children[pid]
 
 
 def _is_our_postmaster(pid: int, pid_file: Path) -> bool:
@@ -332,8 +382,12 @@ def alive(pid: int) -> bool:
 
 
 def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+    child = _children.get(pid)
+    if child is not None:
+        child.poll()
+    else:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def _kill(pid: int) -> None:

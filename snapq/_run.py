@@ -14,13 +14,12 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from snapq._binaries import PostgresInstall
-from snapq._embedded import ServerInfo, alive, start_server, stop_server
+from snapq._embedded import ServerInfo, alive, run_bases, start_server, stop_server
 
 RUN_DIR_PREFIX = "snapq-"
 
@@ -36,11 +35,12 @@ class Run:
     @classmethod
     def create(cls) -> Run:
         """Create a run owned by this process, after removing what dead runs left."""
-        remove_stale_runs()
+        bases = run_bases()
+        remove_stale_runs(bases)
         while True:
             run_id = secrets.token_hex(4)
             # Short: the server's unix socket path must fit in about 100 bytes.
-            run_dir = Path(tempfile.gettempdir()) / f"{RUN_DIR_PREFIX}{run_id}"
+            run_dir = bases[0] / f"{RUN_DIR_PREFIX}{run_id}"
             try:
                 run_dir.mkdir(mode=0o700)
             except FileExistsError:
@@ -90,9 +90,10 @@ class Run:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def remove_stale_runs() -> None:
+def remove_stale_runs(bases: list[Path]) -> None:
     """Stop the servers and remove the directories of runs whose owner has died."""
-    for marker in Path(tempfile.gettempdir()).glob(f"{RUN_DIR_PREFIX}*/run.json"):
+    markers = [marker for base in bases for marker in base.glob(f"{RUN_DIR_PREFIX}*/run.json")]
+    for marker in markers:
         run_dir = marker.parent
         try:
             if run_dir.stat().st_uid != os.geteuid():

@@ -1,0 +1,1 @@
+"""A small reminders application: the example project that snapq's own docs test."""

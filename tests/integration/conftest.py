@@ -1,0 +1,114 @@
+"""Drive whole pytest runs that use snapq, and check they leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from snapq._binaries import find_postgres
+from snapq._embedded import ServerInfo, start_server, stop_server
+from snapq._run import Run
+
+SETTINGS_VARIABLES = (
+    "SNAPQ_URL",
+    "SNAPQ_PG_BIN",
+    "SNAPQ_STATEMENT_TIMEOUT",
+    "SNAPQ_LOCK_TIMEOUT",
+    "SNAPQ_IDLE_IN_TRANSACTION_TIMEOUT",
+)
+
+# Written by inner tests that call it: where the run's server is, for the outer test.
+RECORD_SERVER = """
+import json, pathlib
+from sqlalchemy.engine import make_url
+
+def record_server(url, out="server.json"):
+    run_dir = pathlib.Path(make_url(url).query["host"]).parent
+    pathlib.Path(out).write_text((run_dir / "server.json").read_text())
+"""
+
+
+@dataclass
+class Runner:
+    """Run pytest in a subprocess, with a private TMPDIR so leftovers can be found."""
+
+    pytester: pytest.Pytester
+    tmpdir: Path
+
+    def run(self, *args: str, timeout: float = 120) -> pytest.RunResult:
+        return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=timeout)
+
+    def leftovers(self) -> list[str]:
+        """Return run directories and postgres processes that this test's runs left."""
+        found = [str(path) for path in self.tmpdir.glob("snapq-*")]
+        return found + [f"process {pid}: {cmd}" for pid, cmd in processes_under(self.tmpdir)]
+
+
+def processes_under(path: Path) -> list[tuple[int, str]]:
+    """Return processes whose command line mentions ``path`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(path) in cmdline and "postgres" in cmdline:
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runner]:
+    """A pytest runner whose runs must leave no server and no run directory behind."""
+    for name in SETTINGS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    # Short, so unix socket paths stay within their limit.
+    tmpdir = Path(tempfile.mkdtemp(prefix="sq"))
+    tmpdir.chmod(0o755)  # as root, the server user must reach the run directory in it
+    monkeypatch.setenv("TMPDIR", str(tmpdir))
+    pytester.makepyfile(record_server=RECORD_SERVER)
+    runner = Runner(pytester, tmpdir)
+    yield runner
+    assert wait_until(lambda: not runner.leftovers(), timeout=15), runner.leftovers()
+    shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+@pytest.fixture(params=[[], ["-n", "2"]], ids=["serial", "xdist"])
+def xdist_args(request: pytest.FixtureRequest) -> list[str]:
+    """Run a scenario once in a single process and once under ``-n 2``."""
+    return list(request.param)
+
+
+@pytest.fixture(scope="session")
+def external_server() -> Iterator[ServerInfo]:
+    """A second PostgreSQL, standing in for a server the user already runs."""
+    run = Run.create()
+    info = start_server(find_postgres(), run_dir=run.run_dir, owner_pid=os.getpid())
+    yield info
+    stop_server(info)
+    run.close()
+
+
+def assert_outcomes(result: pytest.RunResult, **expected: int) -> None:
+    """Assert a run's outcomes, showing its output when they differ."""
+    parsed = result.parseoutcomes()
+    actual = {key: parsed.get(key, 0) for key in expected}
+    assert actual == expected, result.stdout.str() + result.stderr.str()

@@ -1,0 +1,161 @@
+"""Every test gets its own transaction on a copy of the template, rolled back afterwards."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import Runner, assert_outcomes
+
+SCHEMA = """
+from sqlalchemy import text
+
+def pytest_snapq_setup_database(connection):
+    connection.execute(text("CREATE TABLE notes (id serial PRIMARY KEY, body text UNIQUE)"))
+    connection.execute(text("INSERT INTO notes (body) VALUES ('seed')"))
+    connection.execute(text(
+        "CREATE TABLE parents (id int PRIMARY KEY);"
+        "CREATE TABLE children (parent_id int REFERENCES parents DEFERRABLE INITIALLY DEFERRED)"
+    ))
+"""
+
+
+def test_writes_never_outlive_their_test(runner: Runner, xdist_args: list[str]) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        """
+        import pytest
+        from sqlalchemy import text
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_insert_then_count(snapq_connection, n):
+            count = "SELECT count(*) FROM notes"
+            assert snapq_connection.execute(text(count)).scalar() == 1
+            snapq_connection.execute(text("INSERT INTO notes (body) VALUES ('mine')"))
+            snapq_connection.execute(text("CREATE TABLE scratch (x int)"))
+            assert snapq_connection.execute(text(count)).scalar() == 2
+        """
+    )
+    assert_outcomes(runner.run(*xdist_args), passed=6)
+
+
+def test_sequences_restart_in_every_test(runner: Runner, xdist_args: list[str]) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        """
+        import pytest
+        from sqlalchemy import text
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_next_id(snapq_connection, n):
+            insert = "INSERT INTO notes (body) VALUES (:body) RETURNING id"
+            ids = [snapq_connection.execute(text(insert), {"body": f"{n}-{i}"}).scalar()
+                   for i in range(n + 1)]
+            assert ids == list(range(2, n + 3))
+        """
+    )
+    assert_outcomes(runner.run(*xdist_args), passed=6)
+
+
+def test_session_commits_and_rollbacks_stay_inside_the_test(runner: Runner) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        """
+        import pytest
+        from sqlalchemy import text
+        from sqlalchemy.exc import IntegrityError
+
+        def add(session, body):
+            session.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": body})
+            session.commit()
+
+        def count(session):
+            return session.execute(text("SELECT count(*) FROM notes")).scalar()
+
+        def test_commit_then_integrity_error(snapq_session):
+            add(snapq_session, "first")
+            with pytest.raises(IntegrityError):
+                add(snapq_session, "first")
+            snapq_session.rollback()
+            add(snapq_session, "second")
+            assert count(snapq_session) == 3
+
+        def test_nothing_was_really_committed(snapq_session):
+            assert count(snapq_session) == 1
+        """
+    )
+    assert_outcomes(runner.run("-p", "no:randomly"), passed=2)
+
+
+def test_committing_the_test_connection_is_refused(runner: Runner) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        """
+        import pytest
+        from sqlalchemy import text
+        from snapq import IsolationError
+
+        def test_commit(snapq_connection):
+            snapq_connection.execute(text("INSERT INTO notes (body) VALUES ('x')"))
+            with pytest.raises(IsolationError, match="begin_nested"):
+                snapq_connection.commit()
+
+        def test_savepoint_commit_is_fine(snapq_connection):
+            with snapq_connection.begin_nested():
+                snapq_connection.execute(text("INSERT INTO notes (body) VALUES ('x')"))
+
+        def test_still_isolated(snapq_connection):
+            assert snapq_connection.execute(text("SELECT count(*) FROM notes")).scalar() == 1
+        """
+    )
+    assert_outcomes(runner.run("-p", "no:randomly"), passed=3)
+
+
+def test_broken_deferred_constraint_fails_the_test(runner: Runner) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        """
+        from sqlalchemy import text
+
+        def test_orphan(snapq_connection):
+            snapq_connection.execute(text("INSERT INTO children VALUES (42)"))
+
+        def test_orphan_adopted_in_time(snapq_connection):
+            snapq_connection.execute(text("INSERT INTO children VALUES (7)"))
+            snapq_connection.execute(text("INSERT INTO parents VALUES (7)"))
+        """
+    )
+    result = runner.run()
+    assert_outcomes(result, passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_orphan*",
+            "*deferred constraint is violated at the end of the test*",
+            "*children_parent_id_fkey*",
+        ]
+    )
+
+
+def test_each_worker_has_its_own_database(runner: Runner) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        """
+        import os, pathlib, pytest
+        from sqlalchemy import text
+
+        @pytest.mark.parametrize("n", range(8))
+        def test_name(snapq_connection, n):
+            name = snapq_connection.execute(text("SELECT current_database()")).scalar()
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            assert name.endswith("_" + worker)
+            pathlib.Path(f"db-{n}.txt").write_text(name)
+        """
+    )
+    assert_outcomes(runner.run("-n", "2"), passed=8)
+    names = {path.read_text() for path in runner.pytester.path.glob("db-*.txt")}
+    assert len(names) == 2, names
+
+
+@pytest.mark.parametrize("fixture", ["snapq_connection", "snapq_session"])
+def test_a_test_without_statements_costs_nothing_and_passes(runner: Runner, fixture: str) -> None:
+    runner.pytester.makepyfile(f"def test_idle({fixture}):\n    pass\n")
+    assert_outcomes(runner.run(), passed=1)
