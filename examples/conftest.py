@@ -1,8 +1,7 @@
 """Build the example's schema and seed data once per run, in snapq's template database."""
 
-from sqlalchemy import Connection, insert
-
 from reminders.models import Base, Reminder, ReminderList
+from sqlalchemy import Connection, insert
 
 
 def pytest_snapq_setup_database(connection: Connection) -> None:

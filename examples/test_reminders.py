@@ -1,12 +1,11 @@
 """The example suite: application code against a real, rollback-isolated PostgreSQL."""
 
 import pytest
+from reminders.models import Reminder, ReminderList
+from reminders.service import add_reminder, complete, open_counts
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-
-from reminders.models import Reminder, ReminderList
-from reminders.service import add_reminder, complete, open_counts
 
 
 def test_seed_data_is_there(snapq_session: Session) -> None:

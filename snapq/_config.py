@@ -130,7 +130,7 @@ def resolve_settings(
     )
 
 
-_DURATION = re.compile(r"\d+(?:ms|s|min|h|d)?")
+_DURATION = re.compile(r"[0-9]+(?:ms|s|min|h|d)?")
 
 
 def _timeout(setting: Setting[str | None]) -> Setting[str]:
@@ -156,7 +156,8 @@ def normalize_url(url: str, source: str) -> str:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+        parsed.port  # noqa: B018 - parsing the port is what catches a bad one
+    except (ArgumentError, ValueError):
         msg = (
             f"{source}: {url!r} is not a SQLAlchemy URL; "
             "expected e.g. postgresql+psycopg://user:password@localhost:5432/postgres"

@@ -24,6 +24,7 @@ RUN_ALIVE_LOCK = 0x736E6170
 TEMPLATE_BUILD_LOCK = 0x736E6171
 NAME_PATTERN = re.compile(r"snapq_([0-9a-f]{8})_[a-z0-9_]+")
 SAFE_PART = re.compile(r"[a-z0-9_]+")
+RUN_ID = re.compile(r"[0-9a-f]{8}")
 
 Setup = Callable[["Connection"], None]
 
@@ -31,7 +32,7 @@ Setup = Callable[["Connection"], None]
 def database_name(run_id: str, role: str) -> str:
     """Compose a database name from a run id and a role (``template``, ``gw0``, ...)."""
     name = f"snapq_{run_id}_{role}"
-    if not (NAME_PATTERN.fullmatch(name) and SAFE_PART.fullmatch(role)):
+    if not (RUN_ID.fullmatch(run_id) and SAFE_PART.fullmatch(role)):
         msg = f"cannot name a database after run {run_id!r} and role {role!r}"
         raise ValueError(msg)
     return name

@@ -64,7 +64,15 @@ class ServerInfo:
     version: str
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={PORT}"
+        from sqlalchemy.engine import URL
+
+        url = URL.create(
+            "postgresql+psycopg",
+            username=SUPERUSER,
+            database=database,
+            query={"host": self.socket_dir, "port": str(PORT)},
+        )
+        return url.render_as_string(hide_password=False)
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")

@@ -121,8 +121,10 @@ def snapq_url(request: pytest.FixtureRequest) -> str:
     try:
         return provisioner.database_url(role, _template_builder(config))
     except SnapqError as error:
-        request.session.shouldstop = "snapq could not provide a database"
-        pytest.fail(f"snapq: {error}", pytrace=False)
+        failure = f"snapq: {error}"
+    # Every test would fail the same way: stop the run, and show just snapq's message.
+    request.session.shouldstop = "snapq could not provide a database"
+    pytest.fail(failure, pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -196,7 +198,9 @@ def _hook_failure(function: Callable[..., object], error: Exception) -> str:
         where = f"{inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]}"
     except (OSError, TypeError):
         where = getattr(function, "__module__", "?")
-    details = "".join(traceback.format_exception(error)).rstrip()
+    # Start the traceback at the hook: snapq's own frame above it is noise.
+    hook_frames = error.__traceback__.tb_next if error.__traceback__ else None
+    details = "".join(traceback.format_exception(type(error), error, hook_frames)).rstrip()
     return (
         f"pytest_snapq_setup_database in {where} raised {type(error).__name__}; "
         f"the run stops and no template database was made.\n{details}"

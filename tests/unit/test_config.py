@@ -1,0 +1,266 @@
+from __future__ import annotations
+
+import pytest
+
+from snapq._config import Settings, describe_url, normalize_url, resolve_settings
+from snapq._errors import ConfigError
+
+# For each setting: the source names users see, and three distinct valid values.
+SOURCES = {
+    "url": ("--snapq-url", "SNAPQ_URL", "ini snapq_url"),
+    "pg_bin": ("--snapq-pg-bin", "SNAPQ_PG_BIN", "ini snapq_pg_bin"),
+    "statement_timeout": (
+        "--snapq-statement-timeout",
+        "SNAPQ_STATEMENT_TIMEOUT",
+        "ini snapq_statement_timeout",
+    ),
+    "lock_timeout": ("--snapq-lock-timeout", "SNAPQ_LOCK_TIMEOUT", "ini snapq_lock_timeout"),
+    "idle_in_transaction_timeout": (
+        "--snapq-idle-in-transaction-timeout",
+        "SNAPQ_IDLE_IN_TRANSACTION_TIMEOUT",
+        "ini snapq_idle_in_transaction_timeout",
+    ),
+}
+VALUES = {
+    "url": (
+        "postgresql+psycopg://option@localhost/postgres",
+        "postgresql+psycopg://environ@localhost/postgres",
+        "postgresql+psycopg://ini@localhost/postgres",
+    ),
+    "pg_bin": ("/from/option", "/from/environ", "/from/ini"),
+    "statement_timeout": ("1s", "2min", "3h"),
+    "lock_timeout": ("4s", "5ms", "6d"),
+    "idle_in_transaction_timeout": ("7min", "8s", "9"),
+}
+DEFAULTS = {
+    "url": None,
+    "pg_bin": None,
+    "statement_timeout": "5min",
+    "lock_timeout": "30s",
+    "idle_in_transaction_timeout": "10min",
+}
+LAYERS = ("option", "environ", "ini")
+
+
+def resolve(
+    *,
+    options: dict[str, str | None] | None = None,
+    environ: dict[str, str] | None = None,
+    ini: dict[str, str | None] | None = None,
+) -> Settings:
+    return resolve_settings(options=options or {}, environ=environ or {}, ini=ini or {})
+
+
+def given(name: str, layers: tuple[str, ...]) -> Settings:
+    """Resolve with setting ``name`` given in each of ``layers``, a different value in each."""
+    env_var = SOURCES[name][1]
+    key = "snapq_" + name
+    option, environ, ini = VALUES[name]
+    return resolve(
+        options={key: option} if "option" in layers else {},
+        environ={env_var: environ} if "environ" in layers else {},
+        ini={key: ini} if "ini" in layers else {},
+    )
+
+
+@pytest.mark.parametrize("name", SOURCES)
+@pytest.mark.parametrize(
+    "layers",
+    [
+        ("option",),
+        ("environ",),
+        ("ini",),
+        ("option", "environ", "ini"),
+        ("option", "environ"),
+        ("option", "ini"),
+        ("environ", "ini"),
+    ],
+)
+def test_the_first_layer_given_wins_and_is_named(name: str, layers: tuple[str, ...]) -> None:
+    winner = LAYERS.index(layers[0])
+    setting = getattr(given(name, layers), name)
+    assert setting.value == VALUES[name][winner]
+    assert setting.source == SOURCES[name][winner]
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_default_when_given_nowhere(name: str) -> None:
+    setting = getattr(resolve(), name)
+    assert setting.value == DEFAULTS[name]
+    assert setting.source == "default"
+
+
+@pytest.mark.parametrize("empty", ["", "   ", None])
+def test_empty_values_count_as_unset(empty: str | None) -> None:
+    settings = resolve(
+        options={"snapq_lock_timeout": empty, "snapq_pg_bin": empty},
+        environ={"SNAPQ_LOCK_TIMEOUT": empty or "", "SNAPQ_PG_BIN": "/from/environ"},
+        ini={"snapq_lock_timeout": empty, "snapq_pg_bin": "/from/ini"},
+    )
+    assert settings.lock_timeout.value == "30s"
+    assert settings.lock_timeout.source == "default"
+    assert settings.pg_bin.value == "/from/environ"
+    assert settings.pg_bin.source == "SNAPQ_PG_BIN"
+
+
+def test_values_are_stripped() -> None:
+    settings = resolve(environ={"SNAPQ_LOCK_TIMEOUT": "  45s\n", "SNAPQ_PG_BIN": " /opt/pg/bin "})
+    assert settings.lock_timeout.value == "45s"
+    assert settings.pg_bin.value == "/opt/pg/bin"
+
+
+def test_unrelated_environment_variables_are_ignored() -> None:
+    settings = resolve(environ={"DATABASE_URL": "postgresql://x@h/db", "SNAPQ_UNKNOWN": "1"})
+    assert settings.url.value is None
+
+
+# URLs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://localhost/postgres", "postgresql+psycopg://localhost/postgres"),
+        (
+            "postgresql://alice:s3cret@db.example:6543/app",
+            "postgresql+psycopg://alice:s3cret@db.example:6543/app",
+        ),
+        (
+            "postgresql+psycopg://alice:s3cret@db.example/app",
+            "postgresql+psycopg://alice:s3cret@db.example/app",
+        ),
+        (
+            "postgresql:///app?host=/run/postgresql",
+            "postgresql+psycopg:///app?host=%2Frun%2Fpostgresql",
+        ),
+    ],
+)
+def test_normalize_url_uses_psycopg_and_keeps_the_password(url: str, expected: str) -> None:
+    assert normalize_url(url, "SNAPQ_URL") == expected
+
+
+def test_resolved_url_is_normalised_and_keeps_its_source() -> None:
+    settings = resolve(ini={"snapq_url": "postgresql://u:p@localhost/postgres"})
+    assert settings.url.value == "postgresql+psycopg://u:p@localhost/postgres"
+    assert settings.url.source == "ini snapq_url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://u@localhost/postgres",
+        "postgresql+asyncpg://u@localhost/postgres",
+        "postgresql+pg8000://u@localhost/postgres",
+    ],
+)
+def test_other_postgresql_drivers_are_refused_naming_the_fix(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        normalize_url(url, "--snapq-url")
+    message = str(raised.value)
+    assert message.startswith("--snapq-url: ")
+    assert "postgresql+psycopg://" in message
+    assert url.partition("://")[0] + "://" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "backend"),
+    [("mysql://u@localhost/db", "'mysql'"), ("sqlite:///tmp/x.db", "'sqlite'")],
+)
+def test_other_databases_are_refused(url: str, backend: str) -> None:
+    with pytest.raises(ConfigError, match="needs a PostgreSQL server") as raised:
+        normalize_url(url, "SNAPQ_URL")
+    assert backend in str(raised.value)
+    assert str(raised.value).startswith("SNAPQ_URL: ")
+
+
+@pytest.mark.parametrize("url", ["garbage", "localhost:5432", "://nothing", "postgresql:/x"])
+def test_garbage_is_refused_with_an_example(url: str) -> None:
+    with pytest.raises(ConfigError, match="is not a SQLAlchemy URL") as raised:
+        normalize_url(url, "ini snapq_url")
+    message = str(raised.value)
+    assert message.startswith("ini snapq_url: ")
+    assert repr(url) in message
+    assert "postgresql+psycopg://" in message
+
+
+def test_a_bad_port_is_a_config_error() -> None:
+    with pytest.raises(ConfigError):
+        normalize_url("postgresql://u@localhost:notaport/postgres", "SNAPQ_URL")
+
+
+def test_resolve_settings_refuses_a_bad_url_naming_its_source() -> None:
+    with pytest.raises(ConfigError, match=r"^SNAPQ_URL: .*postgresql\+psycopg://"):
+        resolve(environ={"SNAPQ_URL": "postgresql+psycopg2://u@localhost/postgres"})
+
+
+def test_describe_url_hides_the_password() -> None:
+    described = describe_url("postgresql+psycopg://alice:s3cret@db.example:5432/app")
+    assert "s3cret" not in described
+    assert described == "postgresql+psycopg://alice:***@db.example:5432/app"
+
+
+def test_describe_url_without_a_password_is_unchanged() -> None:
+    url = "postgresql+psycopg://alice@db.example:5432/app"
+    assert describe_url(url) == url
+
+
+# Timeouts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["30s", "5min", "0", "250ms", "2h", "1d", "1000"])
+def test_valid_timeouts_are_accepted_unchanged(value: str) -> None:
+    settings = resolve(options={"snapq_statement_timeout": value})
+    assert settings.statement_timeout.value == value
+    assert settings.statement_timeout.source == "--snapq-statement-timeout"
+
+
+@pytest.mark.parametrize("value", ["5 minutes", "-1", "abc", "30S", "1.5s", "5m", "s"])
+@pytest.mark.parametrize(
+    ("where", "source"),
+    [
+        ("option", "--snapq-lock-timeout"),
+        ("environ", "SNAPQ_LOCK_TIMEOUT"),
+        ("ini", "ini snapq_lock_timeout"),
+    ],
+)
+def test_invalid_timeouts_name_the_source_and_the_units(
+    value: str, where: str, source: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve(
+            options={"snapq_lock_timeout": value} if where == "option" else {},
+            environ={"SNAPQ_LOCK_TIMEOUT": value} if where == "environ" else {},
+            ini={"snapq_lock_timeout": value} if where == "ini" else {},
+        )
+    message = str(raised.value)
+    assert message.startswith(f"{source}={value!r} ")
+    assert "ms, s, min, h or d" in message
+    assert "0 to disable" in message
+
+
+def test_non_ascii_digits_are_not_a_duration() -> None:
+    """PostgreSQL only reads ASCII digits, so the server would refuse this at connect time."""
+    with pytest.raises(ConfigError):
+        resolve(environ={"SNAPQ_LOCK_TIMEOUT": "\u0663s"})
+
+
+def test_server_options_apply_the_three_timeouts() -> None:
+    assert resolve().server_options() == (
+        "-c statement_timeout=5min -c lock_timeout=30s -c idle_in_transaction_session_timeout=10min"
+    )
+
+
+def test_server_options_use_the_resolved_values() -> None:
+    settings = resolve(
+        options={"snapq_statement_timeout": "0"},
+        environ={"SNAPQ_LOCK_TIMEOUT": "250ms"},
+        ini={"snapq_idle_in_transaction_timeout": "1h"},
+    )
+    assert settings.server_options().split() == [
+        "-c",
+        "statement_timeout=0",
+        "-c",
+        "lock_timeout=250ms",
+        "-c",
+        "idle_in_transaction_session_timeout=1h",
+    ]
