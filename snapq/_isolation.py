@@ -2,7 +2,8 @@
 
 Per test: check out a connection, BEGIN, put sequences back to their template
 values (sequences ignore ROLLBACK), run the test, check deferred constraints (which
-would otherwise never be checked, as nothing commits), ROLLBACK.
+would otherwise never be checked, as nothing commits), ROLLBACK. That costs two
+round trips to the server besides the test's own statements.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+import psycopg
 
 from snapq._errors import IsolationError
 
@@ -26,11 +30,6 @@ SELECT format('%I.%I', schemaname, sequencename),
 FROM pg_catalog.pg_sequences
 ORDER BY 1
 """
-_RESET = """
-SELECT pg_catalog.setval(name::regclass, value, called)
-FROM unnest(%(names)s::text[], %(values)s::bigint[], %(called)s::boolean[])
-    AS sequences(name, value, called)
-"""
 
 
 @dataclass(frozen=True)
@@ -43,19 +42,25 @@ class Baseline:
     def capture(cls, engine: Engine) -> Baseline:
         """Read the sequences of a fresh copy of the template."""
         with engine.connect() as connection:
-            rows = connection.connection.driver_connection.execute(_SEQUENCES).fetchall()  # type: ignore[union-attr]
+            rows = _driver(connection).execute(_SEQUENCES).fetchall()
             connection.rollback()
         return cls(tuple((str(name), int(value), bool(called)) for name, value, called in rows))
 
-    def restore(self, connection: Connection) -> None:
-        """Put every sequence back to its template value, in one round trip."""
+    @cached_property
+    def restore_sql(self) -> str | None:
+        """One statement, without parameters, that puts every sequence back."""
         if not self.sequences:
-            return
-        names, values, called = zip(*self.sequences, strict=True)
-        driver: Any = connection.connection.driver_connection
-        driver.execute(
-            _RESET, {"names": list(names), "values": list(values), "called": list(called)}
+            return None
+        calls = ", ".join(
+            f"pg_catalog.setval({_literal(name)}, {value}, {str(called).lower()})"
+            for name, value, called in self.sequences
         )
+        return f"SELECT {calls}"
+
+    def restore(self, connection: Connection) -> None:
+        """Begin the transaction and put every sequence back: one round trip."""
+        if self.restore_sql is not None:
+            _simple_query(connection, f"BEGIN; {self.restore_sql}")
 
 
 def refuse_commit(connection: Connection) -> None:
@@ -86,29 +91,56 @@ def isolated_connection(engine: Engine, baseline: Baseline) -> Iterator[Connecti
         try:
             baseline.restore(connection)
             yield connection
-            check_deferred_constraints(connection)
+            check_constraints_and_roll_back(connection)
         finally:
             connection.info.pop(TEST_CONNECTION, None)
+            # After check_constraints_and_roll_back, this reaches no server: psycopg
+            # skips ROLLBACK outside a transaction.
             if transaction.is_active:
                 transaction.rollback()
             else:
                 connection.rollback()
 
 
-def check_deferred_constraints(connection: Connection) -> None:
-    """Check deferred constraints now, as a commit would, and fail the test if one breaks."""
-    import psycopg
+def check_constraints_and_roll_back(connection: Connection) -> None:
+    """Check deferred constraints, as a commit would, then roll back: one round trip.
 
+    Raises ``IsolationError`` if a deferred constraint is violated.
+    """
     if connection.closed or connection.invalidated:
         return
-    driver: Any = connection.connection.driver_connection
+    driver = _driver(connection)
     if driver.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
         return  # nothing ran, or the transaction already failed
     try:
-        driver.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        _simple_query(connection, "SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK")
     except psycopg.Error as error:
+        driver.rollback()
         msg = (
             "a deferred constraint is violated at the end of the test, so this data could "
             f"never be committed:\n  {str(error).strip()}"
         )
-        raise IsolationError(msg) from error
+        raise IsolationError(msg) from None
+
+
+def _simple_query(connection: Connection, sql: str) -> None:
+    """Send statements in one simple-protocol message, in one round trip.
+
+    Through libpq directly: psycopg's own execute would send its implicit BEGIN
+    separately. psycopg reads the transaction status from libpq, so it sees the
+    BEGIN or ROLLBACK sent here.
+    """
+    pgconn = _driver(connection).pgconn
+    result = pgconn.exec_(sql.encode())
+    if result.status not in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK):
+        raise psycopg.Error(result.error_message.decode(errors="replace").strip())
+
+
+def _driver(connection: Connection) -> psycopg.Connection[Any]:
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection), "snapq connects with psycopg 3"
+    return driver
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -19,13 +19,18 @@ STOP_SECONDS = 10.0
 
 
 def alive(pid: int) -> bool:
+    """Tell whether a process runs; a zombie (exited, not yet reaped) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def main(owner_pid: int, server_pid: int, run_dir: str) -> None:

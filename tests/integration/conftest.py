@@ -80,8 +80,10 @@ def runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterat
     """A pytest runner whose runs must leave no server and no run directory behind."""
     for name in SETTINGS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    # Short, so unix socket paths stay within their limit.
-    tmpdir = Path(tempfile.mkdtemp(prefix="sq"))
+    # Short, so unix socket paths stay within their limit; in memory where possible,
+    # as snapq itself prefers.
+    memory = Path("/dev/shm")  # noqa: S108 - a parent for mkdtemp only
+    tmpdir = Path(tempfile.mkdtemp(prefix="sq", dir=memory if memory.is_dir() else None))
     tmpdir.chmod(0o755)  # as root, the server user must reach the run directory in it
     monkeypatch.setenv("TMPDIR", str(tmpdir))
     pytester.makepyfile(record_server=RECORD_SERVER)

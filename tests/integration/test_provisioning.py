@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from snapq._embedded import alive
-from tests.integration.conftest import Runner, assert_outcomes, processes_under, wait_until
+from tests.integration.conftest import Runner, assert_outcomes, wait_until
 
 SLOW_TEST = """
 import time

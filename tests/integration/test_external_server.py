@@ -1,0 +1,108 @@
+"""An existing server given by URL: snapq creates and drops only its own databases there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from snapq._databases import RUN_ALIVE_LOCK, lock_key
+from snapq._embedded import ServerInfo
+from tests.integration.conftest import Runner, assert_outcomes
+
+CONFTEST = """
+from sqlalchemy import text
+
+def pytest_snapq_setup_database(connection):
+    connection.execute(text("CREATE TABLE things (id serial PRIMARY KEY)"))
+"""
+TESTS = """
+import pytest
+from sqlalchemy import text
+
+@pytest.mark.parametrize("n", range(4))
+def test_things(snapq_connection, n):
+    assert snapq_connection.execute(text("INSERT INTO things DEFAULT VALUES RETURNING id")).scalar() == 1
+    name = snapq_connection.execute(text("SELECT current_database()")).scalar()
+    assert name.startswith("snapq_") and name != "postgres"
+"""
+
+
+def databases(server: ServerInfo) -> set[str]:
+    with psycopg.connect(host=server.socket_dir, user="postgres", dbname="postgres") as conn:
+        return {name for (name,) in conn.execute("SELECT datname FROM pg_database")}
+
+
+def admin(server: ServerInfo, sql: str) -> None:
+    with psycopg.connect(
+        host=server.socket_dir, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture
+def url_with_password(external_server: ServerInfo) -> str:
+    url = make_url(external_server.url()).set(password="s3cret-pw")
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def user_database(external_server: ServerInfo) -> Iterator[str]:
+    admin(external_server, "CREATE DATABASE keep_me")
+    yield "keep_me"
+    admin(external_server, "DROP DATABASE keep_me")
+
+
+def test_uses_the_server_and_leaves_only_what_it_found(
+    runner: Runner,
+    external_server: ServerInfo,
+    url_with_password: str,
+    user_database: str,
+    xdist_args: list[str],
+) -> None:
+    before = databases(external_server)
+    runner.pytester.makepyfile(conftest=CONFTEST, test_things=TESTS)
+    result = runner.run(f"--snapq-url={url_with_password}", *xdist_args)
+    assert_outcomes(result, passed=4)
+    result.stdout.fnmatch_lines(
+        ["snapq: server=postgresql+psycopg://postgres:***@/postgres?* (from --snapq-url)"]
+    )
+    assert "s3cret-pw" not in result.stdout.str()
+    assert databases(external_server) == before
+    assert user_database in before
+
+
+def test_drops_databases_of_dead_runs_but_not_of_live_ones(
+    runner: Runner, external_server: ServerInfo
+) -> None:
+    admin(external_server, "CREATE DATABASE snapq_deadbeef_template")
+    admin(external_server, "CREATE DATABASE snapq_0badc0de_gw0")
+    live_run = psycopg.connect(host=external_server.socket_dir, user="postgres", dbname="postgres")
+    try:
+        live_run.execute(
+            "SELECT pg_advisory_lock_shared(%s, %s)", (RUN_ALIVE_LOCK, lock_key("0badc0de"))
+        )
+        runner.pytester.makepyfile(conftest=CONFTEST, test_things=TESTS)
+        assert_outcomes(runner.run(f"--snapq-url={external_server.url()}"), passed=4)
+        left = databases(external_server)
+        assert "snapq_deadbeef_template" not in left
+        assert "snapq_0badc0de_gw0" in left
+    finally:
+        live_run.close()
+        admin(external_server, "DROP DATABASE IF EXISTS snapq_0badc0de_gw0")
+
+
+def test_refused_login_names_the_fix(runner: Runner, external_server: ServerInfo) -> None:
+    url = make_url(external_server.url()).set(username="nobody_here")
+    runner.pytester.makepyfile(test_things=TESTS)
+    result = runner.run(f"--snapq-url={url.render_as_string(hide_password=False)}")
+    assert_outcomes(result, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*snapq could not connect to postgresql+psycopg://nobody_here@/postgres*",
+            '*role "nobody_here" does not exist*',
+            "*Fix: check that the server is running*",
+        ]
+    )
