@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
 from snapq._config import resolve_settings

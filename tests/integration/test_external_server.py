@@ -24,7 +24,8 @@ from sqlalchemy import text
 
 @pytest.mark.parametrize("n", range(4))
 def test_things(snapq_connection, n):
-    assert snapq_connection.execute(text("INSERT INTO things DEFAULT VALUES RETURNING id")).scalar() == 1
+    insert = text("INSERT INTO things DEFAULT VALUES RETURNING id")
+    assert snapq_connection.execute(insert).scalar() == 1
     name = snapq_connection.execute(text("SELECT current_database()")).scalar()
     assert name.startswith("snapq_") and name != "postgres"
 """
@@ -44,7 +45,7 @@ def admin(server: ServerInfo, sql: str) -> None:
 
 @pytest.fixture
 def url_with_password(external_server: ServerInfo) -> str:
-    url = make_url(external_server.url()).set(password="s3cret-pw")
+    url = make_url(external_server.url()).set(password="s3cret-pw")  # noqa: S106 - a test value
     return url.render_as_string(hide_password=False)
 
 
