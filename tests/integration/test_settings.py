@@ -1,0 +1,110 @@
+"""Each setting works as a flag, an ini key and an environment variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from snapq._embedded import ServerInfo
+from tests.integration.conftest import Runner, assert_outcomes
+
+SHOW_TIMEOUTS = """
+from sqlalchemy import text
+
+def test_timeouts(snapq_connection):
+    show = lambda name: snapq_connection.execute(text(f"SHOW {name}")).scalar()
+    assert show("lock_timeout") == "{lock}"
+    assert show("statement_timeout") == "5min"
+    assert show("idle_in_transaction_session_timeout") == "10min"
+"""
+
+
+def give(
+    runner: Runner, how: str, key: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """Give setting ``key`` (e.g. ``lock_timeout``) the way ``how``; return extra pytest args."""
+    if how == "flag":
+        return [f"--snapq-{key.replace('_', '-')}={value}"]
+    if how == "ini":
+        runner.pytester.makeini(f"[pytest]\nsnapq_{key} = {value}\n")
+    else:
+        monkeypatch.setenv(f"SNAPQ_{key.upper()}", value)
+    return []
+
+
+@pytest.mark.parametrize("how", ["flag", "ini", "env"])
+def test_timeouts_reach_the_connection(
+    runner: Runner, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.pytester.makepyfile(SHOW_TIMEOUTS.replace("{lock}", "3s"))
+    args = give(runner, how, "lock_timeout", "3s", monkeypatch)
+    assert_outcomes(runner.run(*args), passed=1)
+
+
+@pytest.mark.parametrize("how", ["flag", "ini", "env"])
+def test_url_chooses_the_server(
+    runner: Runner, how: str, external_server: ServerInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.pytester.makepyfile(
+        f"""
+        def test_where(snapq_url):
+            assert "{external_server.url().split("?")[1]}" in snapq_url
+        """
+    )
+    args = give(runner, how, "url", external_server.url(), monkeypatch)
+    result = runner.run(*args)
+    assert_outcomes(result, passed=1)
+    source = {"flag": "--snapq-url", "ini": "ini snapq_url", "env": "SNAPQ_URL"}[how]
+    result.stdout.fnmatch_lines(
+        [f"snapq: server=postgresql+psycopg://postgres@/postgres?* (from {source})"]
+    )
+
+
+def test_flag_beats_environment_beats_ini(runner: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner.pytester.makeini("[pytest]\nsnapq_lock_timeout = 1s\n")
+    monkeypatch.setenv("SNAPQ_LOCK_TIMEOUT", "2s")
+    runner.pytester.makepyfile(SHOW_TIMEOUTS.replace("{lock}", "3s"))
+    assert_outcomes(runner.run("--snapq-lock-timeout=3s"), passed=1)
+    runner.pytester.makepyfile(SHOW_TIMEOUTS.replace("{lock}", "2s"))
+    assert_outcomes(runner.run(), passed=1)
+
+
+@pytest.mark.parametrize("how", ["flag", "ini", "env"])
+def test_bad_value_is_a_usage_error_naming_its_source(
+    runner: Runner, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.pytester.makepyfile("def test_nothing():\n    pass\n")
+    args = give(runner, how, "lock_timeout", "soon", monkeypatch)
+    result = runner.run(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    source = {
+        "flag": "--snapq-lock-timeout",
+        "ini": "ini snapq_lock_timeout",
+        "env": "SNAPQ_LOCK_TIMEOUT",
+    }[how]
+    result.stderr.fnmatch_lines([f"*snapq: {source}='soon' is not a PostgreSQL duration*"])
+
+
+def test_a_leaked_lock_fails_the_waiting_test_instead_of_hanging(runner: Runner) -> None:
+    runner.pytester.makeconftest(
+        """
+        from sqlalchemy import text
+
+        def pytest_snapq_setup_database(connection):
+            connection.execute(text("CREATE TABLE jobs (id int PRIMARY KEY)"))
+            connection.execute(text("INSERT INTO jobs VALUES (1)"))
+        """
+    )
+    runner.pytester.makepyfile(
+        """
+        import pytest
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.exc import OperationalError
+
+        def test_blocked(snapq_engine, snapq_connection):
+            snapq_connection.execute(text("UPDATE jobs SET id = 1"))  # holds the row lock
+            with snapq_engine.connect() as other:
+                with pytest.raises(OperationalError, match="lock timeout"):
+                    other.execute(text("UPDATE jobs SET id = 1"))
+        """
+    )
+    assert_outcomes(runner.run("--snapq-lock-timeout=200ms"), passed=1)
