@@ -30,6 +30,7 @@ from pathlib import Path
 
 from snapq._binaries import PostgresInstall
 from snapq._errors import ProvisioningError, ServerStartError
+from snapq._watchdog import alive
 
 SUPERUSER = "postgres"
 PORT = 5432  # only names the socket file: the socket directory is private to the run
@@ -417,29 +418,6 @@ def _is_our_postmaster(pid: int, pid_file: Path) -> bool:
         return pid_file.read_text().split("\n", 1)[0].strip() == str(pid)
     except OSError:
         return False
-
-
-def alive(pid: int) -> bool:
-    """Tell whether a process with this pid is running (a zombie is not).
-
-    An exited process that is not our child stays a zombie until its new parent
-    (often PID 1) reaps it, which can take seconds.
-    """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False  # no /proc (macOS): only signals tell, and they count zombies
-    return stat_line.rpartition(")")[2].split()[0] == "Z"
 
 
 def _reap(pid: int) -> None:

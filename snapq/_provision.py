@@ -50,6 +50,7 @@ class Provisioner:
     def database_url(self, role: str, setup: Setup) -> str:
         """Return the URL of this process's own copy of the run's template."""
         self.used_database = True
+        self.release()
         databases = RunDatabases(
             self._admin_url(), run_id=self.run.run_id, connect_args=self.connect_args
         )

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snapq._binaries import PostgresInstall
-from snapq._embedded import ServerInfo, alive, run_bases, start_server, stop_server
+from snapq._embedded import ServerInfo, run_bases, start_server, stop_server
+from snapq._watchdog import alive
 
 RUN_DIR_PREFIX = "snapq-"
 

@@ -1,7 +1,8 @@
 """Stop an embedded server when the test run that owns it is gone.
 
-Run as a script (``python -I _watchdog.py OWNER_PID SERVER_PID RUN_DIR``), not
-imported: it uses only the standard library so it starts fast. It covers what the
+Run as a script (``python -I _watchdog.py OWNER_PID SERVER_PID RUN_DIR``) by the
+process that starts a server. It uses only the standard library, so it starts fast
+and needs nothing from the test environment; snapq imports ``alive`` from it. It covers what the
 test run's own clean-up cannot: a run killed with SIGKILL, or one that crashed.
 """
 
@@ -19,7 +20,12 @@ STOP_SECONDS = 10.0
 
 
 def alive(pid: int) -> bool:
-    """Tell whether a process runs; a zombie (exited, not yet reaped) does not."""
+    """Tell whether a process with this pid is running; a zombie is not.
+
+    An exited process that is not our child stays a zombie until its new parent
+    (often PID 1) reaps it, which can take seconds. Without /proc (macOS), only
+    signals tell, and they count zombies as running.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

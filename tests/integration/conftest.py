@@ -51,8 +51,8 @@ class Runner:
         return found + [f"process {pid}: {cmd}" for pid, cmd in processes_under(self.tmpdir)]
 
 
-def processes_under(path: Path) -> list[tuple[int, str]]:
-    """Return processes whose command line mentions ``path`` (Linux /proc)."""
+def processes_under(path: Path, program: str = "postgres") -> list[tuple[int, str]]:
+    """Return processes of ``program`` whose command line mentions ``path`` (Linux /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -61,7 +61,7 @@ def processes_under(path: Path) -> list[tuple[int, str]]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if str(path) in cmdline and "postgres" in cmdline:
+        if str(path) in cmdline and program in cmdline:
             found.append((int(entry.name), cmdline))
     return found
 

@@ -107,3 +107,23 @@ def test_refused_login_names_the_fix(runner: Runner, external_server: ServerInfo
             "*Fix: check that the server is running*",
         ]
     )
+
+
+def test_failing_setup_hook_leaves_no_database(
+    runner: Runner, external_server: ServerInfo, xdist_args: list[str]
+) -> None:
+    before = databases(external_server)
+    runner.pytester.makeconftest(
+        """
+        from sqlalchemy import text
+
+        def pytest_snapq_setup_database(connection):
+            connection.execute(text("CREATE TABLE half (x int)"))
+            raise RuntimeError("seed file not found")
+        """
+    )
+    runner.pytester.makepyfile(test_things=TESTS)
+    result = runner.run(f"--snapq-url={external_server.url()}", *xdist_args)
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*RuntimeError: seed file not found*"])
+    assert databases(external_server) == before

@@ -8,12 +8,14 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from snapq._embedded import alive
-from tests.integration.conftest import Runner, assert_outcomes, wait_until
+from snapq._watchdog import alive
+from tests.integration.conftest import Runner, assert_outcomes, processes_under, wait_until
 
 SLOW_TEST = """
 import time
@@ -142,50 +144,53 @@ def test_unreachable_url_names_the_fix(runner: Runner) -> None:
     assert "secret" not in result.stdout.str()
 
 
-def test_interrupted_run_leaves_no_server(runner: Runner) -> None:
+@contextmanager
+def slow_run(runner: Runner) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """Start a pytest run whose test holds the database; yield it and its server's pid.
+
+    On leaving, the run is killed if it still runs.
+    """
     runner.pytester.makepyfile(test_slow=SLOW_TEST)
-    process = _start_pytest(runner)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s"],
+        cwd=runner.pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server_file = runner.pytester.path / "server.json"
     try:
-        server_file = runner.pytester.path / "server.json"
         assert wait_until(server_file.exists, timeout=60)
         server_pid = json.loads(server_file.read_text())["pid"]
         assert alive(server_pid)
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        yield process, server_pid
     finally:
         process.kill()
         process.communicate()
+
+
+def test_interrupted_run_leaves_no_server(runner: Runner) -> None:
+    with slow_run(runner) as (process, server_pid):
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
     assert "KeyboardInterrupt" in output
     assert wait_until(lambda: not alive(server_pid))
 
 
 def test_killed_run_is_cleaned_up_by_its_watchdog(runner: Runner) -> None:
-    runner.pytester.makepyfile(test_slow=SLOW_TEST)
-    process = _start_pytest(runner)
-    server_file = runner.pytester.path / "server.json"
-    try:
-        assert wait_until(server_file.exists, timeout=60)
-    finally:
+    with slow_run(runner) as (process, server_pid):
         process.kill()
-        process.communicate()
-    server_pid = json.loads(server_file.read_text())["pid"]
     assert wait_until(lambda: not alive(server_pid))
 
 
 def test_next_run_cleans_up_what_a_killed_run_left(runner: Runner) -> None:
-    runner.pytester.makepyfile(test_slow=SLOW_TEST)
-    process = _start_pytest(runner)
-    server_file = runner.pytester.path / "server.json"
-    try:
-        assert wait_until(server_file.exists, timeout=60)
-        # Kill the watchdog first, as if the whole machine's processes had been killed.
-        for pid, cmdline in _watchdogs(runner.tmpdir):
+    with slow_run(runner) as (process, server_pid):
+        # Kill the watchdog first, as if every process of the run had been killed.
+        watchdogs = _watchdogs(runner.tmpdir)
+        assert watchdogs
+        for pid in watchdogs:
             os.kill(pid, signal.SIGKILL)
-            assert "_watchdog.py" in cmdline
-    finally:
         process.kill()
-        process.communicate()
-    server_pid = json.loads(server_file.read_text())["pid"]
     assert alive(server_pid)
     assert runner.leftovers()
     (runner.pytester.path / "test_slow.py").unlink()
@@ -208,27 +213,9 @@ def test_private_tmpdir_as_root(runner: Runner) -> None:
     assert_outcomes(runner.run(), passed=1)
 
 
-def _start_pytest(runner: Runner) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s"],
-        cwd=runner.pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _watchdogs(tmpdir: Path) -> list[tuple[int, str]]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "_watchdog.py" in cmdline and str(tmpdir) in cmdline:
-                found.append((int(entry.name), cmdline))
-    return found
+def _watchdogs(tmpdir: Path) -> list[int]:
+    """Return the pids of snapq watchdogs that look after run directories in ``tmpdir``."""
+    return [pid for pid, cmdline in processes_under(tmpdir, "_watchdog.py")]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
