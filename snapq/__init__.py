@@ -1,5 +1,7 @@
 """snapq: snapshot tests for SQLAlchemy queries on a real, rollback-isolated PostgreSQL."""
 
+from snapq._assert import assert_query
+from snapq._config import RecordMode
 from snapq._errors import (
     ConfigError,
     IsolationError,
@@ -16,8 +18,10 @@ __all__ = [
     "IsolationError",
     "PostgresNotFoundError",
     "ProvisioningError",
+    "RecordMode",
     "ServerStartError",
     "ServerUnreachableError",
     "SetupHookError",
     "SnapqError",
+    "assert_query",
 ]

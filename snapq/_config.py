@@ -7,6 +7,7 @@ nothing of pytest: the plugin hands it plain mappings.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,7 +39,30 @@ class SettingSpec:
         return "SNAPQ_" + self.name.upper()
 
 
+class RecordMode(enum.Enum):
+    """When snapshots are written; the values are what users type."""
+
+    NEVER = "never"  # write nothing; a missing or different snapshot fails
+    MISSING = "missing"  # write missing snapshots; a different one fails
+    FAILED = "failed"  # write missing and different snapshots
+    ALL = "all"  # rewrite every snapshot the run reaches
+
+    @property
+    def records_missing(self) -> bool:
+        return self is not RecordMode.NEVER
+
+    @property
+    def records_different(self) -> bool:
+        return self in (RecordMode.FAILED, RecordMode.ALL)
+
+
 SETTINGS = (
+    SettingSpec(
+        "record",
+        "When to write snapshots: never, missing, failed or all. Default: missing, "
+        "or never when a CI environment is detected (CI set to a true value). "
+        "--snapshot-update means failed.",
+    ),
     SettingSpec(
         "url",
         "SQLAlchemy URL of an existing PostgreSQL server to use instead of the embedded one, "
@@ -82,6 +106,7 @@ class Setting(Generic[T]):
 class Settings:
     """Every snapq setting, resolved once per test run."""
 
+    record: Setting[RecordMode]
     url: Setting[str | None]
     pg_bin: Setting[str | None]
     statement_timeout: Setting[str]
@@ -102,11 +127,13 @@ def resolve_settings(
     options: Mapping[str, str | None],
     environ: Mapping[str, str],
     ini: Mapping[str, str | None],
+    snapshot_update: bool = False,
 ) -> Settings:
     """Resolve every setting: option, then environment, then ini, then default.
 
     ``options`` and ``ini`` are keyed by ini key (``snapq_url``), ``environ`` by
     variable name (``SNAPQ_URL``). Empty strings count as not set.
+    ``snapshot_update`` is syrupy's ``--snapshot-update``, which means ``failed``.
     """
 
     def pick(name: str) -> Setting[str | None]:
@@ -122,12 +149,47 @@ def resolve_settings(
 
     url = pick("url")
     return Settings(
+        record=_record_mode(pick("record"), snapshot_update=snapshot_update, environ=environ),
         url=Setting(normalize_url(url.value, url.source), url.source) if url.value else url,
         pg_bin=pick("pg_bin"),
         statement_timeout=_timeout(pick("statement_timeout")),
         lock_timeout=_timeout(pick("lock_timeout")),
         idle_in_transaction_timeout=_timeout(pick("idle_in_transaction_timeout")),
     )
+
+
+SNAPSHOT_UPDATE = "--snapshot-update"
+_NOT_CI = {"", "0", "false", "no", "off"}
+
+
+def ci_detected(environ: Mapping[str, str]) -> bool:
+    """Tell whether ``CI`` is set to a true value (``CI=false`` or ``0`` is not CI)."""
+    return environ.get("CI", "").strip().lower() not in _NOT_CI
+
+
+def _record_mode(
+    setting: Setting[str | None], *, snapshot_update: bool, environ: Mapping[str, str]
+) -> Setting[RecordMode]:
+    from_flag = setting.source.startswith("--")
+    if snapshot_update and not from_flag:
+        return Setting(RecordMode.FAILED, SNAPSHOT_UPDATE)
+    if setting.value is None:
+        if ci_detected(environ):
+            return Setting(RecordMode.NEVER, "default: CI detected")
+        return Setting(RecordMode.MISSING, "default")
+    try:
+        mode = RecordMode(setting.value.lower())
+    except ValueError:
+        choices = ", ".join(mode.value for mode in RecordMode)
+        msg = f"{setting.source}={setting.value!r} is not a record mode: use one of {choices}"
+        raise ConfigError(msg) from None
+    if snapshot_update and mode is not RecordMode.FAILED:
+        msg = (
+            f"{setting.source}={mode.value} contradicts {SNAPSHOT_UPDATE}, which means "
+            "failed: give only one of them"
+        )
+        raise ConfigError(msg)
+    return Setting(mode, setting.source)
 
 
 _DURATION = re.compile(r"[0-9]+(?:ms|s|min|h|d)?")

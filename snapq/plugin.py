@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from snapq import _hookspecs
-from snapq._config import SETTINGS, resolve_settings
+from snapq._config import SETTINGS, RecordMode, Setting, Settings, resolve_settings
+from snapq._context import CURRENT
 from snapq._errors import ConfigError, SetupHookError, SnapqError
 from snapq._isolation import Baseline, install_commit_guard, isolated_connection
 from snapq._provision import Provisioner
+from snapq._recorder import Outcome, Recorder
 from snapq._run import Run
 
 if TYPE_CHECKING:
@@ -26,10 +28,16 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 PROVISIONER = pytest.StashKey[Provisioner]()
+SETTINGS_KEY = pytest.StashKey[Settings]()
+RECORDER = pytest.StashKey[Recorder]()
+NOTES = pytest.StashKey[list[str]]()
+OUTCOME = pytest.StashKey[Outcome]()
 OWNS_RUN = pytest.StashKey[bool]()
 DATABASE_USED = pytest.StashKey[bool]()
 WORKER_RUN_KEY = "snapq_run"
 WORKER_USED_KEY = "snapq_database_used"
+WORKER_OBSERVATIONS_KEY = "snapq_observations"
+WORKER_NOTES_KEY = "snapq_notes"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -51,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
             options={spec.ini_key: config.getoption(spec.ini_key) for spec in SETTINGS},
             environ=os.environ,
             ini={spec.ini_key: config.getini(spec.ini_key) or None for spec in SETTINGS},
+            snapshot_update=bool(config.getoption("update_snapshots", default=False)),
         )
     except ConfigError as error:
         raise pytest.UsageError(f"snapq: {error}") from None
@@ -61,8 +70,11 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run = Run.create()
         config.stash[OWNS_RUN] = True
+    config.stash[SETTINGS_KEY] = settings
     config.stash[PROVISIONER] = Provisioner(settings, run)
     config.stash[DATABASE_USED] = False
+    config.stash[RECORDER] = Recorder()
+    config.stash[NOTES] = []
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -76,13 +88,19 @@ def pytest_configure_node(node: object) -> None:
 def pytest_testnodedown(node: object, error: object) -> None:
     """Remember whether a worker created databases, so the owner drops them."""
     output = getattr(node, "workeroutput", {})
+    config: pytest.Config = node.config  # type: ignore[attr-defined]
     if output.get(WORKER_USED_KEY):
-        config: pytest.Config = node.config  # type: ignore[attr-defined]
         config.stash[DATABASE_USED] = True
+    config.stash[RECORDER].merge(output.get(WORKER_OBSERVATIONS_KEY, []))
+    config.stash[NOTES].extend(output.get(WORKER_NOTES_KEY, []))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"snapq: server={config.stash[PROVISIONER].describe_server()}"
+    record = config.stash[SETTINGS_KEY].record
+    return (
+        f"snapq: record={record.value.value} ({record.source}), "
+        f"server={config.stash[PROVISIONER].describe_server()}"
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -92,8 +110,43 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[WORKER_USED_KEY] = provisioner.used_database
-    elif provisioner.used_database:
+        workeroutput[WORKER_OBSERVATIONS_KEY] = config.stash[RECORDER].export()
+        workeroutput[WORKER_NOTES_KEY] = config.stash[NOTES]
+        return
+    if provisioner.used_database:
         config.stash[DATABASE_USED] = True
+    outcome = config.stash[RECORDER].apply()
+    config.stash[OUTCOME] = outcome
+    record = config.stash[SETTINGS_KEY].record
+    unasked = outcome.total_written and record.source.startswith("default")
+    if (unasked or outcome.conflicts or outcome.problems) and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    config = terminalreporter.config
+    outcome = config.stash.get(OUTCOME, None)
+    notes = config.stash.get(NOTES, [])
+    if outcome is None or not (outcome.written or outcome.problems or outcome.conflicts or notes):
+        return
+    record = config.stash[SETTINGS_KEY].record
+    terminalreporter.section("snapq")
+    write = terminalreporter.write_line
+    if outcome.written:
+        verb = "wrote" if record.value is RecordMode.MISSING else "updated"
+        write(f"snapq {verb} {outcome.total_written} inline snapshot(s):")
+        for path, count in outcome.written.items():
+            write(f"  {path}: {count}")
+        if record.source.startswith("default"):
+            write(
+                "This run recorded snapshots without being asked to (record mode missing is "
+                "the default), so it fails: review the new snapshots and run again.",
+                red=True,
+            )
+    for problem in outcome.problems + outcome.conflicts:
+        write(f"snapq: {problem}", red=True)
+    for note in notes:
+        write(f"snapq note: {note}", yellow=True)
 
 
 @pytest.hookimpl(trylast=True)
@@ -104,6 +157,34 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 # Fixtures ---------------------------------------------------------------------------
+
+
+class _PytestTestContext:
+    """The running test, for assert_query (see snapq._context)."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self._request = request
+        self.nodeid = request.node.nodeid
+        self.record: Setting[RecordMode] = request.config.stash[SETTINGS_KEY].record
+        self.recorder = request.config.stash[RECORDER]
+
+    def default_connection(self) -> Connection | Session:
+        if "snapq_session" in self._request.fixturenames:
+            session: Session = self._request.getfixturevalue("snapq_session")
+            return session
+        connection: Connection = self._request.getfixturevalue("snapq_connection")
+        return connection
+
+    def note(self, message: str) -> None:
+        self._request.config.stash[NOTES].append(f"{message} ({self.nodeid})")
+
+
+@pytest.fixture(autouse=True)
+def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let assert_query find the running test without it being passed."""
+    token = CURRENT.set(_PytestTestContext(request))
+    yield
+    CURRENT.reset(token)
 
 
 @pytest.fixture(scope="session")

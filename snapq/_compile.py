@@ -1,0 +1,113 @@
+"""Compile a SQLAlchemy statement to the PostgreSQL text shown in snapshots.
+
+Display SQL shows what was sent: the statement is compiled with the values that
+reached the cursor (so Python-side column defaults added at execution appear), as
+literals where SQLAlchemy can render them; where it cannot (a JSONB dict, a custom
+type) a placeholder stays and the value is listed after the statement. It uses the
+``named`` paramstyle, since with ``pyformat`` every ``%`` would come out doubled.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import Dialect
+    from sqlalchemy.sql.compiler import Compiled
+
+# The values to render for this compilation, and the ones that could not be.
+_VALUES: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("snapq_values")
+_UNRENDERED: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("snapq_unrendered")
+
+
+@dataclass(frozen=True)
+class CompiledSQL:
+    """SQL with literal values, and the values that had to stay as placeholders."""
+
+    sql: str
+    parameters: tuple[tuple[str, Any], ...] = ()
+
+
+def compile_for_display(
+    statement: Any,
+    *,
+    dialect: Dialect,
+    values: Mapping[str, Any] | None = None,
+    column_keys: Sequence[str] | None = None,
+) -> CompiledSQL:
+    """Compile ``statement`` with ``values`` (by bind parameter name) as literals."""
+    dialect_class: Any = type(dialect)
+    display = _display_dialect(dialect_class, _backslash_escapes(dialect))
+    values_token = _VALUES.set(values or {})
+    unrendered: dict[str, Any] = {}
+    unrendered_token = _UNRENDERED.set(unrendered)
+    try:
+        compiled = statement.compile(
+            dialect=display,
+            column_keys=list(column_keys) if column_keys is not None else None,
+            compile_kwargs={"literal_binds": True},
+        )
+        sql = str(compiled)
+    finally:
+        _VALUES.reset(values_token)
+        _UNRENDERED.reset(unrendered_token)
+    return CompiledSQL(sql, tuple(unrendered.items()))
+
+
+def compile_execution(compiled: Compiled, parameters: Mapping[str, Any]) -> CompiledSQL:
+    """Compile what an execution sent: its statement with the parameters it bound."""
+    return compile_for_display(
+        compiled.statement,
+        dialect=compiled.dialect,
+        values=parameters,
+        column_keys=compiled.column_keys,  # type: ignore[attr-defined]
+    )
+
+
+def _backslash_escapes(dialect: Dialect) -> bool:
+    # A connected PostgreSQL dialect knows standard_conforming_strings; a fresh one
+    # assumes it off and would double every backslash in a literal.
+    return bool(getattr(dialect, "_backslash_escapes", False)) and bool(
+        getattr(dialect, "server_version_info", None)
+    )
+
+
+@functools.cache
+def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> Dialect:
+    from sqlalchemy.sql.base import NO_ARG
+
+    base_compiler: Any = dialect_class.statement_compiler
+
+    class DisplayCompiler(base_compiler):  # type: ignore[misc]
+        def render_literal_bindparam(
+            self, bindparam: Any, render_literal_value: Any = NO_ARG, **kw: Any
+        ) -> str:
+            values = _VALUES.get({})
+            name = self._truncate_bindparam(bindparam)  # the name execution used
+            if render_literal_value is NO_ARG and name in values:
+                render_literal_value = values[name]
+            if render_literal_value is None and not bindparam.expanding:
+                return "NULL"
+            try:
+                return str(
+                    super().render_literal_bindparam(
+                        bindparam, render_literal_value=render_literal_value, **kw
+                    )
+                )
+            except Exception:
+                value = (
+                    bindparam.effective_value
+                    if render_literal_value is NO_ARG
+                    else render_literal_value
+                )
+                _UNRENDERED.get({})[name] = value
+                return f":{name}"
+
+    dialect = dialect_class(paramstyle="named")  # type: ignore[call-arg]
+    dialect.statement_compiler = DisplayCompiler
+    dialect._backslash_escapes = backslash_escapes  # type: ignore[attr-defined]
+    return dialect

@@ -1,0 +1,37 @@
+"""The running test, as ``assert_query`` sees it: no pytest import here.
+
+The plugin sets ``CURRENT`` for the duration of each test, so ``assert_query``
+can find the test's connection, the record mode and the recorder without the
+test passing them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    from snapq._config import RecordMode, Setting
+    from snapq._recorder import Recorder
+
+
+class TestContext(Protocol):
+    """What ``assert_query`` needs from the test that calls it."""
+
+    nodeid: str
+    record: Setting[RecordMode]
+    recorder: Recorder
+
+    def default_connection(self) -> Connection | Session:
+        """Return the test's ``snapq_session`` if it uses one, else ``snapq_connection``."""
+
+    def note(self, message: str) -> None:
+        """Keep a non-fatal problem for the terminal summary."""
+
+
+CURRENT: contextvars.ContextVar[TestContext | None] = contextvars.ContextVar(
+    "snapq_current_test", default=None
+)

@@ -1,0 +1,158 @@
+"""Run a statement for real, inside a savepoint, and capture what reached the cursor.
+
+The statement runs with its own bound parameters (never the display text). A
+database error becomes part of the result, and the savepoint keeps the test's
+transaction usable after it; a statement that succeeds keeps its effects.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from snapq._compile import CompiledSQL, compile_execution, compile_for_display
+from snapq._render import Column, QueryError, QueryResult
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session
+
+
+@dataclass
+class _Capture:
+    """What the cursor saw during one execution."""
+
+    compiled: Any = None
+    parameters: dict[str, Any] | None = None
+    statement: str | None = None
+    status: str | None = None
+    type_oids: tuple[int | None, ...] = ()
+
+
+_CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
+    "snapq_capture", default=None
+)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """A statement's outcome and the SQL that was sent for it."""
+
+    result: QueryResult
+    sent: CompiledSQL
+
+
+def execute(
+    target: Connection | Session, statement: Any, *, ignore: Collection[str] = ()
+) -> Execution:
+    """Execute ``statement`` on ``target`` in a savepoint; return rows or error, and SQL."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    connection = _connection_of(target)
+    if isinstance(statement, str):
+        statement = text(statement)
+    _install_listeners(connection.engine)
+    capture = _Capture()
+    savepoint = connection.begin_nested()
+    token = _CAPTURE.set(capture)  # only the statement itself, not the savepoint's SQL
+    try:
+        cursor_result = connection.execute(statement)
+        result = _read(statement, cursor_result, capture, frozenset(ignore))
+    except DBAPIError as error:
+        _CAPTURE.reset(token)
+        savepoint.rollback()
+        result = QueryResult(error=_query_error(error))
+    else:
+        _CAPTURE.reset(token)
+        savepoint.commit()
+    return Execution(result, _sent_sql(statement, capture, connection))
+
+
+def _connection_of(target: Connection | Session) -> Connection:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    if isinstance(target, Session):
+        if target.autoflush:
+            target.flush()  # what the session's own execute would do first
+        return target.connection()
+    if isinstance(target, Connection):
+        return target
+    msg = f"connection= must be a SQLAlchemy Connection or Session, not {type(target).__name__}"
+    raise TypeError(msg)
+
+
+def _read(
+    statement: Any, cursor_result: Any, capture: _Capture, ignored: frozenset[str]
+) -> QueryResult:
+    # DML returns rows only with an explicit RETURNING; the one SQLAlchemy adds itself
+    # to learn a new primary key is not the statement's result.
+    implicit = getattr(statement, "is_dml", False) and not getattr(
+        statement, "returning_column_descriptions", None
+    )
+    if implicit or not cursor_result.returns_rows:
+        return QueryResult(returns_rows=False, status=capture.status)
+    names = list(cursor_result.keys())
+    rows = tuple(tuple(row) for row in cursor_result.fetchall())
+    oids = capture.type_oids if len(capture.type_oids) == len(names) else (None,) * len(names)
+    columns = tuple(Column(name, oid) for name, oid in zip(names, oids, strict=True))
+    return QueryResult(columns=columns, rows=rows, returns_rows=True, ignored=ignored)
+
+
+def _query_error(error: Any) -> QueryError:
+    original = error.orig
+    diag = getattr(original, "diag", None)
+    message = getattr(diag, "message_primary", None) or str(original).strip()
+    return QueryError(
+        sqlstate=getattr(original, "sqlstate", None) or "?????",
+        message=message,
+        detail=getattr(diag, "message_detail", None),
+        hint=getattr(diag, "message_hint", None),
+    )
+
+
+def _sent_sql(statement: Any, capture: _Capture, connection: Connection) -> CompiledSQL:
+    if capture.compiled is not None and capture.parameters is not None:
+        try:
+            return compile_execution(capture.compiled, capture.parameters)
+        except Exception:  # noqa: S110 - fall back to the statement alone
+            pass
+    try:
+        return compile_for_display(statement, dialect=connection.dialect)
+    except Exception:
+        return CompiledSQL(capture.statement or str(statement))
+
+
+def _install_listeners(engine: Engine) -> None:
+    from sqlalchemy import event
+
+    if not event.contains(engine, "before_cursor_execute", _before_cursor_execute):
+        event.listen(engine, "before_cursor_execute", _before_cursor_execute)
+        event.listen(engine, "after_cursor_execute", _after_cursor_execute)
+
+
+def _before_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    capture = _CAPTURE.get()
+    if capture is None or context is None:
+        return
+    capture.statement = statement
+    capture.compiled = context.compiled
+    compiled_parameters = getattr(context, "compiled_parameters", None)
+    if compiled_parameters and not executemany:
+        capture.parameters = dict(compiled_parameters[0])
+
+
+def _after_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    capture = _CAPTURE.get()
+    if capture is None:
+        return
+    capture.status = getattr(cursor, "statusmessage", None)
+    description = cursor.description or ()
+    capture.type_oids = tuple(getattr(column, "type_code", None) for column in description)

@@ -1,0 +1,298 @@
+"""Rewrite inline snapshots in Python source: pure text in, text out.
+
+A change says: in the call that starts at (line, column), set keyword ``name`` to
+``value``. ``rewrite`` applies all changes to one file's text at once: it finds
+each call in a fresh parse, replaces an existing literal or inserts a new keyword
+argument, refuses overlapping edits, keeps the file's newlines, and checks that the
+result still parses before returning it. Nothing here touches the disk.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import itertools
+import re
+import textwrap
+import tokenize
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+INDENT = "    "
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)?")
+
+
+class RewriteError(Exception):
+    """A change that cannot be made safely; the file is left as it was."""
+
+
+@dataclass(frozen=True, order=True)
+class Change:
+    """Set keyword ``name`` of the call at ``line`` (1-based), ``column`` (0-based, in
+    characters) to a string literal holding ``value``."""
+
+    line: int
+    column: int
+    name: str
+    value: str
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` as snapshots compare it: common indentation, blank lines at either
+    end, and trailing spaces removed."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return textwrap.dedent("\n".join(lines))
+
+
+def decode_source(data: bytes) -> tuple[str, str]:
+    """Decode Python source as Python does; return the text and its encoding."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding), encoding
+
+
+@dataclass(frozen=True, order=True)
+class _Edit:
+    start: int
+    end: int
+    text: str
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """The new source, and the changes that altered it (the others were no-ops)."""
+
+    text: str
+    applied: tuple[Change, ...]
+
+
+def rewrite(source: str, changes: Iterable[Change]) -> Rewritten:
+    """Apply every change to ``source``, or raise ``RewriteError`` and change nothing."""
+    lines = _lines(source)
+    newline = _newline(lines)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        raise RewriteError(f"the file does not parse ({error.msg}, line {error.lineno})") from None
+    calls = {
+        (node.lineno, _column(lines, node.lineno, node.col_offset)): node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+    }
+    by_call: dict[tuple[int, int], dict[str, Change]] = {}
+    for change in changes:
+        by_call.setdefault((change.line, change.column), {})[change.name] = change
+    edits: list[_Edit] = []
+    applied: list[Change] = []
+    for position, call_changes in by_call.items():
+        call = calls.get(position)
+        if call is None:
+            line, column = position
+            msg = f"no call at line {line}, column {column + 1} any more (was the file edited?)"
+            raise RewriteError(msg)
+        values = {name: change.value for name, change in call_changes.items()}
+        for edit in _call_edits(lines, call, values, newline):
+            if source[edit.start : edit.end] != edit.text:
+                edits.append(edit)
+                applied.extend(call_changes[name] for name in edit.names)
+    result = _apply(source, edits)
+    try:
+        ast.parse(result)
+    except SyntaxError as error:  # pragma: no cover - a bug in this module if reached
+        msg = f"the rewritten file would not parse ({error.msg}, line {error.lineno})"
+        raise RewriteError(msg) from None
+    return Rewritten(result, tuple(sorted(applied)))
+
+
+def string_literal(value: str, *, indent: str, newline: str = "\n") -> str:
+    """Return a triple-quoted Python literal whose normalized value is ``value``.
+
+    Its lines are indented one level deeper than ``indent``; the closing quotes
+    stand at ``indent``. Raw or escaped as the content needs, and checked.
+    """
+    text = normalize(value)
+    body_indent = indent + INDENT
+    raw = "\\" in text
+    quote = '"""'
+    if '"""' in text:
+        quote = "'''" if "'''" not in text else '"""'
+    escape = quote in text  # both kinds of triple quote: escape, and no raw string
+    if escape:
+        raw = False
+        text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    body = newline.join(body_indent + line if line else "" for line in text.split("\n"))
+    literal = f"{'r' if raw else ''}{quote}{newline}{body}{newline}{indent}{quote}"
+    if normalize(ast.literal_eval(literal.replace("\r\n", "\n"))) != normalize(value):
+        msg = "cannot write this value as a string literal"  # pragma: no cover - defensive
+        raise RewriteError(msg)
+    return literal
+
+
+def _call_edits(
+    lines: Sequence[str], call: ast.Call, values: dict[str, str], newline: str
+) -> list[_Edit]:
+    existing = {keyword.arg: keyword for keyword in call.keywords if keyword.arg}
+    call_indent = _indentation(lines[call.lineno - 1])
+    argument_indent = _argument_indent(lines, call, call_indent)
+    edits = []
+    for name, value in values.items():
+        keyword = existing.get(name)
+        if keyword is not None:
+            edits.append(
+                _replacement(
+                    lines, call, keyword, value, argument_indent=argument_indent, newline=newline
+                )
+            )
+    missing = [(name, value) for name, value in values.items() if name not in existing]
+    if missing:
+        edits.extend(
+            _insertions(
+                lines,
+                call,
+                missing,
+                argument_indent=argument_indent,
+                call_indent=call_indent,
+                newline=newline,
+            )
+        )
+    return edits
+
+
+def _replacement(
+    lines: Sequence[str],
+    call: ast.Call,
+    keyword: ast.keyword,
+    value: str,
+    *,
+    argument_indent: str,
+    newline: str,
+) -> _Edit:
+    node = keyword.value
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        msg = f"{keyword.arg}= is not a string literal, so snapq cannot rewrite it"
+        raise RewriteError(msg)
+    start = _offset(lines, node.lineno, node.col_offset)
+    end = _offset(lines, node.end_lineno or node.lineno, node.end_col_offset or 0)
+    indent = (
+        argument_indent
+        if keyword.lineno == call.lineno
+        else _indentation(lines[keyword.lineno - 1])
+    )
+    literal = string_literal(value, indent=indent, newline=newline)
+    return _Edit(start, end, literal, (str(keyword.arg),))
+
+
+def _insertions(
+    lines: Sequence[str],
+    call: ast.Call,
+    keywords: list[tuple[str, str]],
+    *,
+    argument_indent: str,
+    call_indent: str,
+    newline: str,
+) -> list[_Edit]:
+    """Add keyword arguments after the call's last argument, one per line.
+
+    A call written on one line is opened up: each argument on a line of its own.
+    """
+    source = "".join(lines)
+    close = _offset(lines, call.end_lineno or call.lineno, (call.end_col_offset or 1) - 1)
+    opening = source.index(
+        "(", _offset(lines, call.func.end_lineno or call.lineno, call.func.end_col_offset or 0)
+    )
+    names = tuple(name for name, _ in keywords)
+    added = "".join(
+        f"{newline}{argument_indent}{name}="
+        f"{string_literal(value, indent=argument_indent, newline=newline)},"
+        for name, value in keywords
+    )
+    arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    if not arguments:
+        return [_Edit(opening + 1, close, added + newline + call_indent, names)]
+    edits = []
+    first = min(arguments, key=lambda node: (node.lineno, node.col_offset))
+    if call.end_lineno == call.lineno:
+        start = _offset(lines, first.lineno, first.col_offset)
+        edits.append(_Edit(opening + 1, start, newline + argument_indent))
+    last = max(arguments, key=lambda node: (node.end_lineno or 0, node.end_col_offset or 0))
+    position = _offset(lines, last.end_lineno or last.lineno, last.end_col_offset or 0)
+    comma = _code_comma(source[position:close])
+    if comma is None:
+        added = "," + added
+    else:
+        position += comma + 1
+        rest_of_line = _LINE.match(source, position).group()  # type: ignore[union-attr]
+        if rest_of_line.strip().startswith("#"):
+            position += len(rest_of_line.rstrip("\r\n"))  # keep the comment on its line
+    if "\n" not in source[position:close] and "\r" not in source[position:close]:
+        added += newline + call_indent  # the closing parenthesis gets a line of its own
+    edits.append(_Edit(position, position, added, names))
+    return edits
+
+
+def _code_comma(between: str) -> int | None:
+    """Return the index of the comma after the last argument, ignoring comments."""
+    index = 0
+    while index < len(between):
+        char = between[index]
+        if char == ",":
+            return index
+        if char == "#":
+            index = between.find("\n", index)
+            if index < 0:
+                return None
+        elif not char.isspace() and char != "\\":
+            return None
+        index += 1
+    return None
+
+
+def _argument_indent(lines: Sequence[str], call: ast.Call, call_indent: str) -> str:
+    arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    for node in arguments:
+        if node.lineno != call.lineno:
+            line = lines[node.lineno - 1]
+            if _column(lines, node.lineno, node.col_offset) == len(_indentation(line)):
+                return _indentation(line)
+    return call_indent + INDENT
+
+
+def _apply(source: str, edits: list[_Edit]) -> str:
+    edits.sort()
+    for before, after in itertools.pairwise(edits):
+        if after.start < before.end:
+            msg = "two snapshot edits overlap"
+            raise RewriteError(msg)
+    for edit in reversed(edits):
+        source = source[: edit.start] + edit.text + source[edit.end :]
+    return source
+
+
+def _lines(source: str) -> list[str]:
+    return [match.group() for match in _LINE.finditer(source) if match.group()]
+
+
+def _newline(lines: Sequence[str]) -> str:
+    for line in lines:
+        if line.endswith("\r\n"):
+            return "\r\n"
+        if line.endswith("\n"):
+            return "\n"
+    return "\n"
+
+
+def _indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _column(lines: Sequence[str], lineno: int, byte_offset: int) -> int:
+    """Convert ast's UTF-8 byte offset within a line to a character offset."""
+    return len(lines[lineno - 1].encode("utf-8")[:byte_offset].decode("utf-8"))
+
+
+def _offset(lines: Sequence[str], lineno: int, byte_offset: int) -> int:
+    return sum(len(line) for line in lines[: lineno - 1]) + _column(lines, lineno, byte_offset)

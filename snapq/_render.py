@@ -1,0 +1,178 @@
+"""Draw a query's outcome as text: a table of rows, a command status, or an error.
+
+Pure: values in, text out. Cells are formatted here, exactly, before tabulate
+lays them out (tabulate's own number parsing would turn '007' into 7 and
+Decimal('1.10') into 1.1).
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+NULL = "NULL"
+IGNORED = "<ignored>"
+JSON_TYPES = {114, 3802}  # PostgreSQL type OIDs of json and jsonb
+
+
+@dataclass(frozen=True)
+class Column:
+    """A result column: its name, and PostgreSQL's type OID where known."""
+
+    name: str
+    type_oid: int | None = None
+
+
+@dataclass(frozen=True)
+class QueryError:
+    """A database error, as PostgreSQL reported it."""
+
+    sqlstate: str
+    message: str
+    detail: str | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What a statement produced: rows, a command status, or an error."""
+
+    columns: tuple[Column, ...] = ()
+    rows: tuple[tuple[Any, ...], ...] = ()
+    returns_rows: bool = False
+    status: str | None = None
+    error: QueryError | None = None
+    ignored: frozenset[str] = field(default_factory=frozenset)
+
+
+def render_result(result: QueryResult) -> str:
+    """Return the text that stands for ``result`` in a snapshot."""
+    if result.error is not None:
+        return render_error(result.error)
+    if not result.returns_rows:
+        return result.status or "OK"
+    return render_table(result.columns, result.rows, ignored=result.ignored)
+
+
+def render_error(error: QueryError) -> str:
+    lines = [f"ERROR {error.sqlstate}: {error.message}"]
+    if error.detail:
+        lines.append(f"DETAIL: {error.detail}")
+    if error.hint:
+        lines.append(f"HINT: {error.hint}")
+    return "\n".join(lines)
+
+
+def render_table(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignored: frozenset[str] = frozenset(),
+) -> str:
+    """Draw rows under a header, numbers right-aligned, then the row count."""
+    from tabulate import tabulate
+
+    masked = [column.name in ignored for column in columns]
+    cells = [
+        [
+            IGNORED if mask else format_cell(value, column)
+            for value, column, mask in zip(row, columns, masked, strict=True)
+        ]
+        for row in rows
+    ]
+    numeric = [
+        not mask and _all_numbers(row[index] for row in rows) for index, mask in enumerate(masked)
+    ]
+    table = tabulate(
+        cells,
+        headers=[column.name for column in columns],
+        tablefmt="simple_outline",
+        disable_numparse=True,
+        preserve_whitespace=True,
+        colalign=["right" if is_number else "left" for is_number in numeric],
+    )
+    count = len(rows)
+    return f"{table}\n({count} row{'' if count == 1 else 's'})"
+
+
+def _all_numbers(values: Any) -> bool:
+    seen = False
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
+            return False
+        seen = True
+    return seen
+
+
+def format_cell(value: Any, column: Column | None = None) -> str:
+    """Format one value exactly and unambiguously.
+
+    NULL is ``NULL``; a string that could be mistaken for something else (empty,
+    'NULL', surrounding whitespace, a leading quote, control characters) is shown
+    as a Python string literal; other strings as they are.
+    """
+    if value is None:
+        return NULL
+    if column is not None and column.type_oid in JSON_TYPES:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _format_value(value, top=True)
+
+
+def _format_value(value: Any, *, top: bool) -> str:  # noqa: PLR0911 - one return per type
+    if value is None:
+        return NULL
+    if isinstance(value, str):
+        return _format_text(value) if top else _array_text(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _format_float(value)
+    if isinstance(value, int | decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if isinstance(value, list | tuple):
+        return "{" + ",".join(_format_value(item, top=False) for item in value) + "}"
+    return str(value)
+
+
+def _format_float(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
+
+
+def _format_text(text: str) -> str:
+    if (
+        not text
+        or text in (NULL, IGNORED)
+        or text != text.strip()
+        or text[0] in "'\""
+        or any((ord(char) < 32 and char != "\n") or ord(char) == 127 for char in text)
+    ):
+        return repr(text)
+    return text
+
+
+def _array_text(text: str) -> str:
+    """Quote an array element as PostgreSQL does, when it needs quoting."""
+    if text and text.upper() != NULL and not any(char in text for char in '{},"\\ \t\n'):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
