@@ -37,7 +37,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
 from snapq._config import resolve_settings
-from snapq._isolation import Baseline, install_commit_guard, isolated_connection
+from snapq._isolation import Baseline, isolated_connection, prepare_engine
 from snapq._provision import Provisioner
 from snapq._run import Run
 
@@ -99,7 +99,7 @@ def header(url: str, connect_args: dict[str, Any]) -> None:
 
 def bench_isolation(url: str, connect_args: dict[str, Any]) -> None:
     engine = create_engine(url, connect_args=connect_args)  # as the snapq_engine fixture
-    install_commit_guard(engine)
+    prepare_engine(engine)
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     bare = psycopg.connect(conninfo, autocommit=True, **connect_args)
     try:

@@ -94,6 +94,14 @@ SETTINGS = (
 SPECS = {spec.name: spec for spec in SETTINGS}
 
 
+PINNED_SESSION_SETTINGS = {
+    "TimeZone": "UTC",
+    "DateStyle": "ISO,YMD",
+    "IntervalStyle": "postgres",
+    "extra_float_digits": "1",
+}
+
+
 @dataclass(frozen=True)
 class Setting(Generic[T]):
     """A resolved value and where it came from (a flag, a variable, an ini key or 'default')."""
@@ -114,12 +122,16 @@ class Settings:
     idle_in_transaction_timeout: Setting[str]
 
     def server_options(self) -> str:
-        """Return the libpq ``options`` string that applies the timeouts to a connection."""
-        return (
-            f"-c statement_timeout={self.statement_timeout.value}"
-            f" -c lock_timeout={self.lock_timeout.value}"
-            f" -c idle_in_transaction_session_timeout={self.idle_in_transaction_timeout.value}"
-        )
+        """Return the libpq ``options`` that set up each connection: the timeouts, and
+        the settings that change how values print, pinned so that a snapshot recorded
+        in one time zone or locale passes in another."""
+        settings = {
+            **PINNED_SESSION_SETTINGS,
+            "statement_timeout": self.statement_timeout.value,
+            "lock_timeout": self.lock_timeout.value,
+            "idle_in_transaction_session_timeout": self.idle_in_transaction_timeout.value,
+        }
+        return " ".join(f"-c {name}={value}" for name, value in settings.items())
 
 
 def resolve_settings(

@@ -44,7 +44,7 @@ def pretty_sql(sql: str) -> Formatted:
     match = _LEADING_WORD.match(sql)
     allowed = _ROOTS.get(match.group(1).upper(), ()) if match else ()
     if not allowed:
-        return Formatted(sql.strip(), "not a statement snapq pretty-prints; shown as compiled")
+        return Formatted(sql.strip())  # DDL, SET, LISTEN...: shown as written, by design
     try:
         expressions = sqlglot.parse(sql, read="postgres", error_level=ErrorLevel.RAISE)
         if len(expressions) != 1 or expressions[0] is None:

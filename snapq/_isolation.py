@@ -74,12 +74,26 @@ def refuse_commit(connection: Connection) -> None:
         raise IsolationError(msg)
 
 
-def install_commit_guard(engine: Engine) -> None:
-    """Make ``engine`` refuse commits on test connections."""
+def prepare_engine(engine: Engine) -> None:
+    """Make ``engine`` refuse commits on test connections, and speak English.
+
+    Error messages become part of result snapshots, so their language is pinned
+    too where the server allows it (``lc_messages`` needs a superuser).
+    """
     from sqlalchemy import event
 
     if not event.contains(engine, "commit", refuse_commit):
         event.listen(engine, "commit", refuse_commit)
+        event.listen(engine, "connect", _english_messages)
+
+
+def _english_messages(dbapi_connection: Any, _record: Any) -> None:
+    try:
+        dbapi_connection.execute("SET lc_messages TO 'C'")
+    except psycopg.errors.InsufficientPrivilege:
+        dbapi_connection.rollback()
+    else:
+        dbapi_connection.commit()
 
 
 @contextmanager

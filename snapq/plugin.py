@@ -18,7 +18,7 @@ from snapq import _hookspecs
 from snapq._config import SETTINGS, RecordMode, Setting, Settings, resolve_settings
 from snapq._context import CURRENT
 from snapq._errors import ConfigError, SetupHookError, SnapqError
-from snapq._isolation import Baseline, install_commit_guard, isolated_connection
+from snapq._isolation import Baseline, isolated_connection, prepare_engine
 from snapq._provision import Provisioner
 from snapq._recorder import Outcome, Recorder
 from snapq._run import Run
@@ -218,7 +218,7 @@ def snapq_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterator[Eng
     from sqlalchemy import create_engine
 
     engine = create_engine(snapq_url, connect_args=request.config.stash[PROVISIONER].connect_args)
-    install_commit_guard(engine)
+    prepare_engine(engine)
     yield engine
     engine.dispose()
 

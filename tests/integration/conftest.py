@@ -17,6 +17,7 @@ from snapq._embedded import ServerInfo, start_server, stop_server
 from snapq._run import Run
 
 SETTINGS_VARIABLES = (
+    "SNAPQ_RECORD",
     "SNAPQ_URL",
     "SNAPQ_PG_BIN",
     "SNAPQ_STATEMENT_TIMEOUT",
@@ -80,6 +81,7 @@ def runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterat
     """A pytest runner whose runs must leave no server and no run directory behind."""
     for name in SETTINGS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("CI", raising=False)  # CI sets it; tests that want it say so
     # Short, so unix socket paths stay within their limit; in memory where possible,
     # as snapq itself prefers.
     memory = Path("/dev/shm")  # noqa: S108 - a parent for mkdtemp only

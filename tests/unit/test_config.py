@@ -244,9 +244,11 @@ def test_non_ascii_digits_are_not_a_duration() -> None:
         resolve(environ={"SNAPQ_LOCK_TIMEOUT": "\u0663s"})
 
 
-def test_server_options_apply_the_three_timeouts() -> None:
+def test_server_options_pin_display_settings_and_apply_the_timeouts() -> None:
     assert resolve().server_options() == (
-        "-c statement_timeout=5min -c lock_timeout=30s -c idle_in_transaction_session_timeout=10min"
+        "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=1"
+        " -c statement_timeout=5min -c lock_timeout=30s"
+        " -c idle_in_transaction_session_timeout=10min"
     )
 
 
@@ -256,7 +258,7 @@ def test_server_options_use_the_resolved_values() -> None:
         environ={"SNAPQ_LOCK_TIMEOUT": "250ms"},
         ini={"snapq_idle_in_transaction_timeout": "1h"},
     )
-    assert settings.server_options().split() == [
+    assert settings.server_options().split()[-6:] == [
         "-c",
         "statement_timeout=0",
         "-c",
