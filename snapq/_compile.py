@@ -24,6 +24,11 @@ _VALUES: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("sna
 _UNRENDERED: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("snapq_unrendered")
 
 
+CACHE_SIZE = 4096
+# Display compilations by dialect and the SQL the driver received; see compile_execution.
+_TEMPLATES: dict[tuple[Any, ...], Any] = {}
+
+
 @dataclass(frozen=True)
 class CompiledSQL:
     """SQL with literal values, and the values that had to stay as placeholders."""
@@ -58,14 +63,36 @@ def compile_for_display(
     return CompiledSQL(sql, tuple(unrendered.items()))
 
 
-def compile_execution(compiled: Compiled, parameters: Mapping[str, Any]) -> CompiledSQL:
-    """Compile what an execution sent: its statement with the parameters it bound."""
-    return compile_for_display(
-        compiled.statement,
-        dialect=compiled.dialect,
-        values=parameters,
-        column_keys=compiled.column_keys,  # type: ignore[attr-defined]
-    )
+def compile_execution(
+    compiled: Compiled, parameters: Mapping[str, Any], *, sent: str
+) -> CompiledSQL:
+    """Compile what an execution sent: its statement with the parameters it bound.
+
+    The statement is compiled once per shape (``sent``, the SQL the driver received,
+    identifies it) with every parameter left for late rendering; each execution then
+    only renders its values into that template.
+    """
+    dialect = compiled.dialect
+    key = (type(dialect), _backslash_escapes(dialect), sent)
+    template: Any = _TEMPLATES.get(key)
+    if template is None:
+        dialect_class: Any = type(dialect)
+        template = compiled.statement.compile(  # type: ignore[union-attr]
+            dialect=_display_dialect(dialect_class, _backslash_escapes(dialect)),
+            column_keys=compiled.column_keys,  # type: ignore[attr-defined]
+            compile_kwargs={"literal_execute": True},
+        )
+        if len(_TEMPLATES) >= CACHE_SIZE:
+            _TEMPLATES.pop(next(iter(_TEMPLATES)))
+        _TEMPLATES[key] = template
+    unrendered: dict[str, Any] = {}
+    token = _UNRENDERED.set(unrendered)
+    try:
+        expanded = template.construct_expanded_state(dict(parameters))
+    finally:
+        _UNRENDERED.reset(token)
+    unrendered.update(expanded.parameters)
+    return CompiledSQL(expanded.statement, tuple(unrendered.items()))
 
 
 def _backslash_escapes(dialect: Dialect) -> bool:

@@ -8,11 +8,14 @@ transaction usable after it; a statement that succeeds keeps its effects.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+
 from snapq._compile import CompiledSQL, compile_execution, compile_for_display
+from snapq._isolation import simple_query
 from snapq._render import Column, QueryError, QueryResult
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ class _Capture:
     type_oids: tuple[int | None, ...] = ()
 
 
+SAVEPOINT = "snapq_assert"
 _CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
     "snapq_capture", default=None
 )
@@ -56,19 +60,45 @@ def execute(
         statement = text(statement)
     _install_listeners(connection.engine)
     capture = _Capture()
-    savepoint = connection.begin_nested()
+    end_savepoint = _savepoint(connection)
     token = _CAPTURE.set(capture)  # only the statement itself, not the savepoint's SQL
     try:
         cursor_result = connection.execute(statement)
         result = _read(statement, cursor_result, capture, frozenset(ignore))
     except DBAPIError as error:
         _CAPTURE.reset(token)
-        savepoint.rollback()
+        end_savepoint(False)
         result = QueryResult(error=_query_error(error))
     else:
         _CAPTURE.reset(token)
-        savepoint.commit()
+        end_savepoint(True)
     return Execution(result, _sent_sql(statement, capture, connection))
+
+
+def _savepoint(connection: Connection) -> Callable[[bool], None]:
+    """Set a savepoint; return how to end it (release on success, else roll back to it).
+
+    On a psycopg connection inside a transaction, straight through libpq, one round
+    trip each way: SQLAlchemy's begin_nested() costs as much again in Python.
+    """
+    driver = connection.connection.driver_connection
+    if isinstance(driver, psycopg.Connection) and connection.in_transaction():
+        status = driver.info.transaction_status
+        if status in (psycopg.pq.TransactionStatus.IDLE, psycopg.pq.TransactionStatus.INTRANS):
+            begin = "BEGIN; " if status == psycopg.pq.TransactionStatus.IDLE else ""
+            simple_query(driver, f"{begin}SAVEPOINT {SAVEPOINT}")
+
+            def end(success: bool) -> None:
+                if success:
+                    simple_query(driver, f"RELEASE SAVEPOINT {SAVEPOINT}")
+                else:
+                    simple_query(
+                        driver, f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}"
+                    )
+
+            return end
+    nested = connection.begin_nested()
+    return lambda success: nested.commit() if success else nested.rollback()
 
 
 def _connection_of(target: Connection | Session) -> Connection:
@@ -115,9 +145,9 @@ def _query_error(error: Any) -> QueryError:
 
 
 def _sent_sql(statement: Any, capture: _Capture, connection: Connection) -> CompiledSQL:
-    if capture.compiled is not None and capture.parameters is not None:
+    if capture.compiled is not None and capture.parameters is not None and capture.statement:
         try:
-            return compile_execution(capture.compiled, capture.parameters)
+            return compile_execution(capture.compiled, capture.parameters, sent=capture.statement)
         except Exception:  # noqa: S110 - fall back to the statement alone
             pass
     try:

@@ -60,7 +60,7 @@ class Baseline:
     def restore(self, connection: Connection) -> None:
         """Begin the transaction and put every sequence back: one round trip."""
         if self.restore_sql is not None:
-            _simple_query(connection, f"BEGIN; {self.restore_sql}")
+            simple_query(_driver(connection), f"BEGIN; {self.restore_sql}")
 
 
 def refuse_commit(connection: Connection) -> None:
@@ -127,7 +127,7 @@ def check_constraints_and_roll_back(connection: Connection) -> None:
     if driver.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
         return  # nothing ran, or the transaction already failed
     try:
-        _simple_query(connection, "SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK")
+        simple_query(driver, "SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK")
     except psycopg.Error as error:
         driver.rollback()
         msg = (
@@ -137,15 +137,14 @@ def check_constraints_and_roll_back(connection: Connection) -> None:
         raise IsolationError(msg) from None
 
 
-def _simple_query(connection: Connection, sql: str) -> None:
+def simple_query(driver: psycopg.Connection[Any], sql: str) -> None:
     """Send statements in one simple-protocol message, in one round trip.
 
     Through libpq directly: psycopg's own execute would send its implicit BEGIN
     separately. psycopg reads the transaction status from libpq, so it sees the
     BEGIN or ROLLBACK sent here.
     """
-    pgconn = _driver(connection).pgconn
-    result = pgconn.exec_(sql.encode())
+    result = driver.pgconn.exec_(sql.encode())
     if result.status not in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK):
         raise psycopg.Error(result.error_message.decode(errors="replace").strip())
 

@@ -12,6 +12,7 @@ import decimal
 import enum
 import json
 import math
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 NULL = "NULL"
 IGNORED = "<ignored>"
 JSON_TYPES = {114, 3802}  # PostgreSQL type OIDs of json and jsonb
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # control characters but newline
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ def _format_text(text: str) -> str:
         or text in (NULL, IGNORED)
         or text != text.strip()
         or text[0] in "'\""
-        or any((ord(char) < 32 and char != "\n") or ord(char) == 127 for char in text)
+        or _CONTROL.search(text)
     ):
         return repr(text)
     return text
