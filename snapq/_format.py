@@ -2,9 +2,12 @@
 
 sqlglot respells some things (``::`` as CAST, ``now()`` as CURRENT_TIMESTAMP,
 upper-case interval units, default NULLS FIRST/LAST dropped), all equivalent in
-PostgreSQL. Statements it cannot parse, or parses as something other than the
-statement they are (``LISTEN foo`` comes back as ``LISTEN AS foo``), are shown as
-given, with a note saying so.
+PostgreSQL. But it also makes changes that are not (``interval '3 days 04:05:06'``
+loses its time, ``current_timestamp(0)`` its precision), so every result is
+checked: its literals, names, operators and meaningful keywords must be those of
+the input, up to the known equivalent respellings. A statement that fails the
+check, that sqlglot cannot parse, or that it parses as something else (``LISTEN
+foo`` comes back as ``LISTEN AS foo``) is shown as given, with a note saying so.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # What sqlglot's root expression must be for each leading keyword; anything else is
 # shown verbatim.
@@ -52,8 +56,82 @@ def pretty_sql(sql: str) -> Formatted:
         expression = expressions[0]
         if type(expression).__name__ not in allowed:
             return Formatted(sql.strip(), "sqlglot misread the statement; shown as compiled")
+        expression = expression.transform(_keep_named_placeholder)
         text = expression.sql(dialect="postgres", pretty=True, unsupported_level=ErrorLevel.RAISE)
+        same = _meaning(sql) == _meaning(text)
     except (SqlglotError, ValueError, RecursionError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         return Formatted(sql.strip(), f"sqlglot could not parse it ({reason}); shown as compiled")
+    if not same:
+        return Formatted(sql.strip(), "sqlglot would change its meaning; shown as compiled")
     return Formatted(text)
+
+
+def _keep_named_placeholder(node: Any) -> Any:
+    """Keep ``:name`` placeholders as written (sqlglot would print ``%(name)s``)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Placeholder) and node.name and node.name != "?":
+        return exp.var(f":{node.name}")
+    return node
+
+
+# Keywords whose loss or gain changes a statement's meaning. Others (AS, INNER, ASC,
+# NULLS LAST after ASC...) may come and go as sqlglot respells.
+_MEANINGFUL = frozenset(
+    [
+        "ALL",
+        "AND",
+        "ANY",
+        "BETWEEN",
+        "DESC",
+        "DISTINCT",
+        "EXCEPT",
+        "EXISTS",
+        "FALSE",
+        "ILIKE",
+        "IN",
+        "INTERSECT",
+        "LIKE",
+        "LIMIT",
+        "NOT",
+        "NULL",
+        "OFFSET",
+        "OR",
+        "RETURNING",
+        "SIMILAR",
+        "SOME",
+        "TRUE",
+        "UNION",
+    ]
+)
+_PUNCTUATION = frozenset(["(", ")", "[", "]", ",", ";", ".", "::"])
+_SAME = {"!=": "<>", "now": "current_timestamp"}
+# Words the tokenizer reads as names that sqlglot adds (CAST for ::) or drops (a
+# default NULLS FIRST/LAST).
+_RESPELLED = frozenset({"cast", "nulls", "first", "last"})
+
+
+def _meaning(sql: str) -> list[tuple[str, str]]:
+    """Return what must survive formatting: literals, names, operators, key keywords."""
+    import sqlglot
+    from sqlglot import TokenType
+
+    tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(sql)
+    meaning = []
+    for token in tokens:
+        kind, text = token.token_type, token.text
+        if kind == TokenType.IDENTIFIER:
+            meaning.append(("name", text))  # quoted: case matters
+        elif kind in (TokenType.VAR, TokenType.CURRENT_TIMESTAMP, TokenType.CURRENT_DATE):
+            if text.lower() not in _RESPELLED:
+                meaning.append(("name", _SAME.get(text.lower(), text.lower())))
+        elif kind == TokenType.NUMBER:
+            meaning.append(("number", text))
+        elif "STRING" in kind.name:
+            meaning.append(("string", text.lower()))  # interval units get upper-cased
+        elif text.upper() in _MEANINGFUL:
+            meaning.append(("keyword", text.upper()))
+        elif not text[:1].isalnum() and text not in _PUNCTUATION and text[:1] != "_":
+            meaning.append(("operator", _SAME.get(text, text)))
+    return sorted(meaning)

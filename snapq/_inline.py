@@ -213,51 +213,87 @@ def _insertions(
     arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
     if not arguments:
         return [_Edit(opening + 1, close, added + newline + call_indent, names)]
+    ordered = sorted(arguments, key=lambda node: (node.lineno, node.col_offset))
     edits = []
-    first = min(arguments, key=lambda node: (node.lineno, node.col_offset))
-    if call.end_lineno == call.lineno:
-        start = _offset(lines, first.lineno, first.col_offset)
-        edits.append(_Edit(opening + 1, start, newline + argument_indent))
-    last = max(arguments, key=lambda node: (node.end_lineno or 0, node.end_col_offset or 0))
-    position = _offset(lines, last.end_lineno or last.lineno, last.end_col_offset or 0)
-    comma = _code_comma(source[position:close])
+    if call.end_lineno == call.lineno:  # one line: give each argument a line of its own
+        before = opening + 1
+        for node in ordered:
+            start = _offset(lines, node.lineno, node.col_offset)
+            edits.append(_Edit(before, start, newline + argument_indent))
+            end = _end_of_argument(source, _node_end(lines, node), close)
+            comma = _next_comma(source, end, close)
+            before = comma + 1 if comma is not None else end
+    position = _end_of_argument(source, _node_end(lines, ordered[-1]), close)
+    comma = _next_comma(source, position, close)
+    if comma is not None:
+        position = comma + 1
+    rest_of_line = _LINE.match(source, position).group()  # type: ignore[union-attr]
+    if rest_of_line.strip().startswith("#"):  # keep the comment on its line
+        if comma is None:
+            edits.append(_Edit(position, position, ","))
+            comma = position
+        position += len(rest_of_line.rstrip("\r\n"))
     if comma is None:
         added = "," + added
-    else:
-        position += comma + 1
-        rest_of_line = _LINE.match(source, position).group()  # type: ignore[union-attr]
-        if rest_of_line.strip().startswith("#"):
-            position += len(rest_of_line.rstrip("\r\n"))  # keep the comment on its line
-    if "\n" not in source[position:close] and "\r" not in source[position:close]:
-        added += newline + call_indent  # the closing parenthesis gets a line of its own
-    edits.append(_Edit(position, position, added, names))
+    end = position
+    if not source[position:close].strip():  # the closing parenthesis gets a line of its own
+        added += newline + call_indent
+        end = close
+    edits.append(_Edit(position, end, added, names))
     return edits
 
 
-def _code_comma(between: str) -> int | None:
-    """Return the index of the comma after the last argument, ignoring comments."""
-    index = 0
-    while index < len(between):
-        char = between[index]
-        if char == ",":
-            return index
+def _node_end(lines: Sequence[str], node: ast.expr | ast.keyword) -> int:
+    return _offset(lines, node.end_lineno or node.lineno, node.end_col_offset or 0)
+
+
+def _end_of_argument(source: str, position: int, close: int) -> int:
+    """Return where an argument really ends: after parentheses that only group it."""
+    index = _skip_blank(source, position, close)
+    while index < close and source[index] == ")":
+        position = index + 1
+        index = _skip_blank(source, position, close)
+    return position
+
+
+def _next_comma(source: str, position: int, close: int) -> int | None:
+    """Return the offset of the comma after an argument, if there is one."""
+    index = _skip_blank(source, position, close)
+    return index if index < close and source[index] == "," else None
+
+
+def _skip_blank(source: str, index: int, close: int) -> int:
+    """Skip whitespace, comments and line continuations."""
+    while index < close:
+        char = source[index]
         if char == "#":
-            index = between.find("\n", index)
-            if index < 0:
-                return None
-        elif not char.isspace() and char != "\\":
-            return None
-        index += 1
-    return None
+            newline = source.find("\n", index)
+            index = close if newline < 0 else newline
+        elif char.isspace() or char == "\\":
+            index += 1
+        else:
+            break
+    return index
 
 
 def _argument_indent(lines: Sequence[str], call: ast.Call, call_indent: str) -> str:
+    """Return the indentation for the call's arguments, following the call's style."""
+    source = "".join(lines)
+    func_end = _offset(lines, call.func.end_lineno or call.lineno, call.func.end_col_offset or 0)
+    after_paren = source.index("(", func_end) + 1
+    rest = _LINE.match(source, after_paren).group()  # type: ignore[union-attr]
+    if not rest.strip() or rest.strip().startswith("#"):
+        for line in lines[call.lineno : (call.end_lineno or call.lineno)]:
+            if line.strip() and not line.strip().startswith("#"):
+                return _indentation(line)
+    # Arguments start beside the parenthesis: follow one that starts a later line
+    # (aligned arguments), else indent one level.
     arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
     for node in arguments:
-        if node.lineno != call.lineno:
-            line = lines[node.lineno - 1]
-            if _column(lines, node.lineno, node.col_offset) == len(_indentation(line)):
-                return _indentation(line)
+        line = lines[node.lineno - 1]
+        starts_line = _column(lines, node.lineno, node.col_offset) == len(_indentation(line))
+        if node.lineno != call.lineno and starts_line:
+            return _indentation(line)
     return call_indent + INDENT
 
 

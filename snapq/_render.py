@@ -21,7 +21,10 @@ from typing import Any
 NULL = "NULL"
 IGNORED = "<ignored>"
 JSON_TYPES = {114, 3802}  # PostgreSQL type OIDs of json and jsonb
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # control characters but newline
+# Characters that would break a table line or reach the terminal as commands: C0 and
+# C1 controls but newline, DEL, and Unicode's line and paragraph separators.
+_ARRAY_SPECIAL = re.compile(r'[{},"\\\s]|[\x00-\x1f\x7f-\x9f\u2028\u2029]')
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,8 @@ def format_cell(value: Any, column: Column | None = None) -> str:
 def _format_value(value: Any, *, top: bool) -> str:  # noqa: PLR0911 - one return per type
     if value is None:
         return NULL
+    if isinstance(value, enum.Enum):  # before str and int: a StrEnum is both
+        return value.name
     if isinstance(value, str):
         return _format_text(value) if top else _array_text(value)
     if isinstance(value, bool):
@@ -144,8 +149,6 @@ def _format_value(value: Any, *, top: bool) -> str:  # noqa: PLR0911 - one retur
         return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):
         return "\\x" + bytes(value).hex()
-    if isinstance(value, enum.Enum):
-        return value.name
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     if isinstance(value, list | tuple):
@@ -166,6 +169,7 @@ def _format_text(text: str) -> str:
         not text
         or text in (NULL, IGNORED)
         or text != text.strip()
+        or any(line != line.rstrip() for line in text.split("\n"))
         or text[0] in "'\""
         or _CONTROL.search(text)
     ):
@@ -174,7 +178,10 @@ def _format_text(text: str) -> str:
 
 
 def _array_text(text: str) -> str:
-    """Quote an array element as PostgreSQL does, when it needs quoting."""
-    if text and text.upper() != NULL and not any(char in text for char in '{},"\\ \t\n'):
+    """Quote an array element as PostgreSQL does when it needs quoting; show control
+    characters as escapes."""
+    if text and text.upper() != NULL and not _ARRAY_SPECIAL.search(text):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", escaped)
+    return f'"{escaped}"'

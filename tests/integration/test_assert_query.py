@@ -374,7 +374,7 @@ def test_unrenderable_values_unparseable_sql_and_ignored_columns(runner: Runner)
         ["*snapq note: test_odd.py:*: SQL sqlglot could not parse it*(*::test_unparseable)"]
     )
     text = source(runner, "test_odd.py")
-    assert "%(extra)s" in text
+    assert "(1, 'Earthsea', TRUE, :extra)" in text
     assert "-- extra = {'tags': ['sea']}" in text
     assert '│ <ignored> │ {"tags":["sea"]} │' in text
     assert "SELECT @ -5 AS absolute" in text

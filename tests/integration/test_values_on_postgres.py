@@ -1,0 +1,194 @@
+"""How PostgreSQL's values print, checked with snapq itself (its own inline snapshots).
+
+These run in snapq's own test session, on its embedded server: assert_query with
+no connection= uses this test's snapq_connection.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from snapq import assert_query
+
+
+def test_nulls_and_strings_that_look_like_them() -> None:
+    assert_query(
+        "SELECT NULL AS a_null, 'NULL' AS the_word, '' AS empty, ' padded ' AS padded,"
+        " '''quoted''' AS quoted, 'tab' || chr(9) || 'here' AS tab",
+        sql="""
+            SELECT
+              NULL AS a_null,
+              'NULL' AS the_word,
+              '' AS empty,
+              ' padded ' AS padded,
+              '''quoted''' AS quoted,
+              'tab' || CHR(  9) || 'here' AS tab
+        """,
+        results=r"""
+            ┌──────────┬────────────┬─────────┬────────────┬────────────┬─────────────┐
+            │ a_null   │ the_word   │ empty   │ padded     │ quoted     │ tab         │
+            ├──────────┼────────────┼─────────┼────────────┼────────────┼─────────────┤
+            │ NULL     │ 'NULL'     │ ''      │ ' padded ' │ "'quoted'" │ 'tab\there' │
+            └──────────┴────────────┴─────────┴────────────┴────────────┴─────────────┘
+            (1 row)
+        """,
+    )
+
+
+def test_numbers_stay_exact() -> None:
+    assert_query(
+        "SELECT 7 AS int, 1.10::numeric AS numeric, '007' AS text_digits,"
+        " 2^70::numeric AS big, 0.1::float8 AS float, 'NaN'::float8 AS nan,"
+        " '-Infinity'::float8 AS minus_inf",
+        sql="""
+            SELECT 7 AS int, 1.10::numeric AS numeric, '007' AS text_digits, 2^70::numeric AS big, 0.1::float8 AS float, 'NaN'::float8 AS nan, '-Infinity'::float8 AS minus_inf
+        """,
+        results="""
+            ┌───────┬───────────┬───────────────┬────────────────────────┬─────────┬───────┬─────────────┐
+            │   int │   numeric │ text_digits   │                    big │   float │   nan │   minus_inf │
+            ├───────┼───────────┼───────────────┼────────────────────────┼─────────┼───────┼─────────────┤
+            │     7 │      1.10 │ 007           │ 1180591620717411303424 │     0.1 │   NaN │   -Infinity │
+            └───────┴───────────┴───────────────┴────────────────────────┴─────────┴───────┴─────────────┘
+            (1 row)
+        """,
+    )
+
+
+def test_json_arrays_bytes_and_uuids() -> None:
+    assert_query(
+        text(
+            'SELECT \'{"b": [1, null], "a": "é"}\'::jsonb AS doc,'
+            " ARRAY['plain', 'with space', NULL, 'q\"uote'] AS words,"
+            " '\\x00ff10'::bytea AS raw,"
+            " '00000000-0000-0000-0000-000000000001'::uuid AS id"
+        ),
+        sql=r"""
+            SELECT
+              CAST('{"b": [1, null], "a": "é"}' AS JSONB) AS doc,
+              ARRAY['plain', 'with space', NULL, 'q"uote'] AS words,
+              CAST('\x00ff10' AS BYTEA) AS raw,
+              CAST('00000000-0000-0000-0000-000000000001' AS UUID) AS id
+        """,
+        results=r"""
+            ┌────────────────────────┬─────────────────────────────────────┬──────────┬──────────────────────────────────────┐
+            │ doc                    │ words                               │ raw      │ id                                   │
+            ├────────────────────────┼─────────────────────────────────────┼──────────┼──────────────────────────────────────┤
+            │ {"a":"é","b":[1,null]} │ {plain,"with space",NULL,"q\"uote"} │ \x00ff10 │ 00000000-0000-0000-0000-000000000001 │
+            └────────────────────────┴─────────────────────────────────────┴──────────┴──────────────────────────────────────┘
+            (1 row)
+        """,
+    )
+
+
+def test_dates_times_and_intervals() -> None:
+    assert_query(
+        "SELECT '2024-02-29'::date AS day, '13:45:00.5'::time AS at,"
+        " '2024-02-29 23:30:00-05'::timestamptz AS moment,"
+        " '2024-02-29 23:30:00'::timestamp AS naive, interval '3 days 04:05:06' AS span",
+        sql="""
+            SELECT '2024-02-29'::date AS day, '13:45:00.5'::time AS at, '2024-02-29 23:30:00-05'::timestamptz AS moment, '2024-02-29 23:30:00'::timestamp AS naive, interval '3 days 04:05:06' AS span
+        """,
+        results="""
+            ┌────────────┬─────────────────┬───────────────────────────┬─────────────────────┬─────────────────┐
+            │ day        │ at              │ moment                    │ naive               │ span            │
+            ├────────────┼─────────────────┼───────────────────────────┼─────────────────────┼─────────────────┤
+            │ 2024-02-29 │ 13:45:00.500000 │ 2024-03-01T04:30:00+00:00 │ 2024-02-29T23:30:00 │ 3 days, 4:05:06 │
+            └────────────┴─────────────────┴───────────────────────────┴─────────────────────┴─────────────────┘
+            (1 row)
+        """,
+    )
+
+
+def test_multiline_and_wide_text_stay_aligned() -> None:
+    assert_query(
+        "SELECT * FROM (VALUES (1, 'first line' || chr(10) || 'second line'),"
+        " (22, '漢字とかな'), (333, 'emoji 🎉 ok')) AS t(n, note) ORDER BY n",
+        sql="""
+            SELECT
+              *
+            FROM (VALUES
+              (1, 'first line' || CHR(  10) || 'second line'),
+              (22, '漢字とかな'),
+              (333, 'emoji 🎉 ok')) AS t(n, note)
+            ORDER BY
+              n
+        """,
+        results="""
+            ┌─────┬─────────────┐
+            │   n │ note        │
+            ├─────┼─────────────┤
+            │   1 │ first line  │
+            │     │ second line │
+            │  22 │ 漢字とかな  │
+            │ 333 │ emoji 🎉 ok │
+            └─────┴─────────────┘
+            (3 rows)
+        """,
+    )
+
+
+def test_no_rows_and_a_status() -> None:
+    assert_query(
+        "SELECT 1 AS one WHERE false",
+        sql="""
+            SELECT
+              1 AS one
+            WHERE
+              FALSE
+        """,
+        results="""
+            ┌───────┐
+            │ one   │
+            ├───────┤
+            └───────┘
+            (0 rows)
+        """,
+    )
+    assert_query(
+        "CREATE TEMPORARY TABLE scratch (x int)",
+        sql="""
+            CREATE TEMPORARY TABLE scratch (x int)
+        """,
+        results="""
+            CREATE TABLE
+        """,
+    )
+    assert_query(
+        "INSERT INTO scratch SELECT generate_series(1, 3)",
+        sql="""
+            INSERT INTO scratch
+            SELECT
+              GENERATE_SERIES(1, 3)
+        """,
+        results="""
+            INSERT 0 3
+        """,
+    )
+
+
+def test_errors_keep_the_transaction_usable() -> None:
+    assert_query(
+        "SELECT 1 / 0 AS boom",
+        sql="""
+            SELECT
+              1 / 0 AS boom
+        """,
+        results="""
+            ERROR 22012: division by zero
+        """,
+    )
+    assert_query(
+        "SELECT 'still' AS usable",
+        sql="""
+            SELECT
+              'still' AS usable
+        """,
+        results="""
+            ┌──────────┐
+            │ usable   │
+            ├──────────┤
+            │ still    │
+            └──────────┘
+            (1 row)
+        """,
+    )

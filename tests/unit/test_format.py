@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from sqlalchemy import column, select, table, text
+from sqlalchemy.dialects import postgresql
+
+from snapq._compile import compile_for_display
+from snapq._format import Formatted, pretty_sql
+
+
+def expected(sql: str) -> str:
+    return textwrap.dedent(sql).strip("\n")
+
+
+def test_a_select_is_pretty_printed_with_upper_case_keywords() -> None:
+    formatted = pretty_sql(
+        "select t.a, count(*) as n from t join u on u.id = t.u_id "
+        "where t.b = 'x' and t.c is not null group by t.a order by n desc limit 5"
+    )
+    assert formatted == Formatted(
+        expected(
+            """
+            SELECT
+              t.a,
+              COUNT(*) AS n
+            FROM t
+            JOIN u
+              ON u.id = t.u_id
+            WHERE
+              t.b = 'x' AND t.c IS NOT NULL
+            GROUP BY
+              t.a
+            ORDER BY
+              n DESC
+            LIMIT 5
+            """
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "pretty"),
+    [
+        ("select 1", "SELECT\n  1"),
+        ("  select 1 ;  ", "SELECT\n  1"),
+        ("(select 1) union (select 2)", "(\n  SELECT\n    1\n)\nUNION\n(\n  SELECT\n    2\n)"),
+        ("values (1, 'a')", "VALUES\n  (1, 'a')"),
+        (
+            "with c as (select 1 as a) select a from c",
+            "WITH c AS (\n  SELECT\n    1 AS a\n)\nSELECT\n  a\nFROM c",
+        ),
+        (
+            "insert into t (a) values (1) returning a",
+            "INSERT INTO t (\n  a\n)\nVALUES\n  (1)\nRETURNING a",
+        ),
+        ("update t set a = 1 where b = 2", "UPDATE t SET a = 1\nWHERE\n  b = 2"),
+        ("delete from t where a = 1", "DELETE FROM t\nWHERE\n  a = 1"),
+    ],
+)
+def test_each_kind_of_statement_is_pretty_printed(sql: str, pretty: str) -> None:
+    assert pretty_sql(sql) == Formatted(pretty)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "LISTEN foo",
+        "NOTIFY foo, 'payload'",
+        "SET search_path TO app",
+        "create table t (a int primary key)",
+        "begin",
+        "",
+    ],
+)
+def test_statements_snapq_does_not_pretty_print_are_kept_as_given(sql: str) -> None:
+    assert pretty_sql(sql).text == sql
+    assert pretty_sql(f"  {sql}\n").text == sql
+
+
+def test_two_statements_are_kept_as_given_with_a_problem() -> None:
+    formatted = pretty_sql("SELECT 1; SELECT 2\n")
+    assert formatted.text == "SELECT 1; SELECT 2"
+    assert formatted.problem == "more than one statement; shown as compiled"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT FROM WHERE (((",
+        "SELECT 'unterminated",
+        "SELECT (1",
+        "select * from t where",
+        "INSERT INTO",
+        "WITH x AS SELECT 1",
+    ],
+)
+def test_unparseable_text_is_kept_as_given_with_a_problem(sql: str) -> None:
+    formatted = pretty_sql(sql)
+    assert formatted.text == sql
+    assert formatted.problem is not None
+    assert formatted.problem.startswith("sqlglot could not parse it (")
+    assert formatted.problem.endswith("); shown as compiled")
+    assert "\n" not in formatted.problem
+
+
+def test_formatting_is_deterministic() -> None:
+    sql = "select a, b from t where x in (1, 2, 3) and y like 'z%' order by a nulls first"
+    first = pretty_sql(sql)
+    pretty_sql.cache_clear()
+    assert pretty_sql(sql) == first
+    assert pretty_sql(sql) is pretty_sql(sql)  # cached by its compiled text
+
+
+@pytest.mark.parametrize(
+    "literal", ["'50%'", "'%%'", "'100%% sure'", "'%(name)s'", "'%s'", "'it''s 5%'"]
+)
+def test_string_literals_with_percent_signs_are_kept_intact(literal: str) -> None:
+    formatted = pretty_sql(f"select a from t where a like {literal}")
+    assert formatted.problem is None
+    assert formatted.text.endswith(f"WHERE\n  a LIKE {literal}")
+
+
+def test_display_sql_from_sqlalchemy_keeps_percent_signs_single() -> None:
+    items = table("items", column("name"))
+    statement = select(items.c.name).where(items.c.name.like("50%")).where(items.c.name != "%")
+    compiled = compile_for_display(statement, dialect=postgresql.psycopg.dialect())
+    assert pretty_sql(compiled.sql).text == expected(
+        """
+        SELECT
+          items.name
+        FROM items
+        WHERE
+          items.name LIKE '50%' AND items.name <> '%'
+        """
+    )
+
+
+def test_text_statements_with_percent_signs_keep_them_single() -> None:
+    statement = text("select 'a%' as x, :p as y").bindparams(p="q%")
+    compiled = compile_for_display(statement, dialect=postgresql.psycopg.dialect())
+    assert pretty_sql(compiled.sql).text == "SELECT\n  'a%' AS x,\n  'q%' AS y"
+
+
+@pytest.mark.parametrize(
+    ("sql", "respelled"),
+    [
+        ("select x::int from t", "SELECT\n  CAST(x AS INT)\nFROM t"),
+        ("select '{}'::jsonb", "SELECT\n  CAST('{}' AS JSONB)"),
+        ("select now()", "SELECT\n  CURRENT_TIMESTAMP"),
+        ("select interval '1 day'", "SELECT\n  INTERVAL '1 DAY'"),
+        ("select date_trunc('day', ts) from t", "SELECT\n  DATE_TRUNC('DAY', ts)\nFROM t"),
+        ("select a from t order by a nulls last", "SELECT\n  a\nFROM t\nORDER BY\n  a"),
+        ("select a from t order by a desc nulls first", "SELECT\n  a\nFROM t\nORDER BY\n  a DESC"),
+    ],
+)
+def test_known_respellings_are_equivalent_in_postgresql(sql: str, respelled: str) -> None:
+    """sqlglot's documented respellings (see snapq/_format.py): expected, not bugs."""
+    assert pretty_sql(sql) == Formatted(respelled)
+
+
+@pytest.mark.parametrize(
+    ("sql", "kept"),
+    [
+        ("select a from t order by a nulls first", "ORDER BY\n  a NULLS FIRST"),
+        ("select a from t order by a desc nulls last", "ORDER BY\n  a DESC NULLS LAST"),
+        ("select 'day', 'now()', 'x::int'", "'day',\n  'now()',\n  'x::int'"),
+        ("select a from t where b = 'Mixed Case'", "b = 'Mixed Case'"),
+        ('select "MixedCase" from "Table"', 'SELECT\n  "MixedCase"\nFROM "Table"'),
+    ],
+)
+def test_what_changes_meaning_is_kept(sql: str, kept: str) -> None:
+    assert kept in pretty_sql(sql).text
+
+
+def test_current_timestamp_keeps_its_precision() -> None:
+    formatted = pretty_sql("select current_timestamp(0)")
+    assert "(0)" in formatted.text or formatted.problem is not None
+
+
+def test_date_part_is_not_respelled_as_extract() -> None:
+    formatted = pretty_sql("select date_part('epoch', ts) from t")
+    assert "DATE_PART" in formatted.text.upper() or formatted.problem is not None
+
+
+def test_named_placeholders_stay_named() -> None:
+    assert pretty_sql("insert into t (j) values (:j)").text.endswith("VALUES\n  (:j)")
