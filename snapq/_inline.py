@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 INDENT = "    "
+BACKSLASH = "\\"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)?")
 
 
@@ -54,6 +55,17 @@ def decode_source(data: bytes) -> tuple[str, str]:
     return data.decode(encoding), encoding
 
 
+@dataclass(frozen=True)
+class _Style:
+    """How the file writes what snapq adds: its newline and its encoding."""
+
+    newline: str
+    encoding: str
+
+    def literal(self, value: str, indent: str) -> str:
+        return string_literal(value, indent=indent, newline=self.newline, encoding=self.encoding)
+
+
 @dataclass(frozen=True, order=True)
 class _Edit:
     start: int
@@ -70,10 +82,10 @@ class Rewritten:
     applied: tuple[Change, ...]
 
 
-def rewrite(source: str, changes: Iterable[Change]) -> Rewritten:
+def rewrite(source: str, changes: Iterable[Change], *, encoding: str = "utf-8") -> Rewritten:
     """Apply every change to ``source``, or raise ``RewriteError`` and change nothing."""
     lines = _lines(source)
-    newline = _newline(lines)
+    style = _Style(_newline(lines), encoding)
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
@@ -95,7 +107,7 @@ def rewrite(source: str, changes: Iterable[Change]) -> Rewritten:
             msg = f"no call at line {line}, column {column + 1} any more (was the file edited?)"
             raise RewriteError(msg)
         values = {name: change.value for name, change in call_changes.items()}
-        for edit in _call_edits(lines, call, values, newline):
+        for edit in _call_edits(lines, call, values, style):
             if source[edit.start : edit.end] != edit.text:
                 edits.append(edit)
                 applied.extend(call_changes[name] for name in edit.names)
@@ -108,22 +120,25 @@ def rewrite(source: str, changes: Iterable[Change]) -> Rewritten:
     return Rewritten(result, tuple(sorted(applied)))
 
 
-def string_literal(value: str, *, indent: str, newline: str = "\n") -> str:
+def string_literal(value: str, *, indent: str, newline: str = "\n", encoding: str = "utf-8") -> str:
     """Return a triple-quoted Python literal whose normalized value is ``value``.
 
     Its lines are indented one level deeper than ``indent``; the closing quotes
     stand at ``indent``. Raw or escaped as the content needs, and checked.
+    Characters the file's ``encoding`` cannot hold are written as escapes.
     """
     text = normalize(value)
     body_indent = indent + INDENT
-    raw = "\\" in text
+    raw = BACKSLASH in text
     quote = '"""'
     if '"""' in text:
         quote = "'''" if "'''" not in text else '"""'
-    escape = quote in text  # both kinds of triple quote: escape, and no raw string
-    if escape:
+    unencodable = not _encodable(text, encoding)
+    if quote in text or unencodable:  # escape, and no raw string
         raw = False
-        text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+        text = text.replace(BACKSLASH, BACKSLASH * 2)
+        text = text.replace(quote, "".join(BACKSLASH + char for char in quote))
+        text = "".join(char if _encodable(char, encoding) else _escape(char) for char in text)
     body = newline.join(body_indent + line if line else "" for line in text.split("\n"))
     literal = f"{'r' if raw else ''}{quote}{newline}{body}{newline}{indent}{quote}"
     if normalize(ast.literal_eval(literal.replace("\r\n", "\n"))) != normalize(value):
@@ -132,8 +147,21 @@ def string_literal(value: str, *, indent: str, newline: str = "\n") -> str:
     return literal
 
 
+def _encodable(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"{BACKSLASH}u{code:04x}" if code <= 0xFFFF else f"{BACKSLASH}U{code:08x}"
+
+
 def _call_edits(
-    lines: Sequence[str], call: ast.Call, values: dict[str, str], newline: str
+    lines: Sequence[str], call: ast.Call, values: dict[str, str], style: _Style
 ) -> list[_Edit]:
     existing = {keyword.arg: keyword for keyword in call.keywords if keyword.arg}
     call_indent = _indentation(lines[call.lineno - 1])
@@ -144,7 +172,7 @@ def _call_edits(
         if keyword is not None:
             edits.append(
                 _replacement(
-                    lines, call, keyword, value, argument_indent=argument_indent, newline=newline
+                    lines, call, keyword, value, argument_indent=argument_indent, style=style
                 )
             )
     missing = [(name, value) for name, value in values.items() if name not in existing]
@@ -156,7 +184,7 @@ def _call_edits(
                 missing,
                 argument_indent=argument_indent,
                 call_indent=call_indent,
-                newline=newline,
+                style=style,
             )
         )
     return edits
@@ -169,7 +197,7 @@ def _replacement(
     value: str,
     *,
     argument_indent: str,
-    newline: str,
+    style: _Style,
 ) -> _Edit:
     node = keyword.value
     if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
@@ -182,8 +210,7 @@ def _replacement(
         if keyword.lineno == call.lineno
         else _indentation(lines[keyword.lineno - 1])
     )
-    literal = string_literal(value, indent=indent, newline=newline)
-    return _Edit(start, end, literal, (str(keyword.arg),))
+    return _Edit(start, end, style.literal(value, indent), (str(keyword.arg),))
 
 
 def _insertions(
@@ -193,7 +220,7 @@ def _insertions(
     *,
     argument_indent: str,
     call_indent: str,
-    newline: str,
+    style: _Style,
 ) -> list[_Edit]:
     """Add keyword arguments after the call's last argument, one per line.
 
@@ -204,10 +231,10 @@ def _insertions(
     opening = source.index(
         "(", _offset(lines, call.func.end_lineno or call.lineno, call.func.end_col_offset or 0)
     )
+    newline = style.newline
     names = tuple(name for name, _ in keywords)
     added = "".join(
-        f"{newline}{argument_indent}{name}="
-        f"{string_literal(value, indent=argument_indent, newline=newline)},"
+        f"{newline}{argument_indent}{name}={style.literal(value, argument_indent)},"
         for name, value in keywords
     )
     arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]

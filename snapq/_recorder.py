@@ -111,7 +111,7 @@ class Recorder:
         try:
             data = path.read_bytes()
             source, encoding = decode_source(data)
-            rewritten = rewrite(source, changes)
+            rewritten = rewrite(source, changes, encoding=encoding)
             if rewritten.applied:
                 _replace_file(path, rewritten.text.encode(encoding))
                 outcome.written[display_path(str(path))] = len(rewritten.applied)

@@ -378,3 +378,27 @@ def test_unrenderable_values_unparseable_sql_and_ignored_columns(runner: Runner)
     assert "-- extra = {'tags': ['sea']}" in text
     assert '│ <ignored> │ {"tags":["sea"]} │' in text
     assert "SELECT @ -5 AS absolute" in text
+
+
+def test_crlf_latin1_source_keeps_its_newlines_and_encoding(
+    runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    text = (
+        "# -*- coding: latin-1 -*-\n"
+        "from snapq import assert_query\n"
+        "\n"
+        "def test_caf\u00e9():  # caf\u00e9\n"
+        "\tassert_query(\"SELECT 'caf\u00e9' AS word, 'a\\\\b' AS slash\")\n"
+    )
+    path = runner.pytester.path / "test_latin.py"
+    path.write_bytes(text.replace("\n", "\r\n").encode("latin-1"))
+    result = runner.run("--snapq-record=missing")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    data = path.read_bytes()
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    written = data.decode("latin-1")
+    assert "caf\u00e9" in written
+    assert written.startswith(text.replace("\n", "\r\n").split("\tassert_query")[0])
+    monkeypatch.setenv("CI", "true")
+    assert_outcomes(runner.run(), passed=1)

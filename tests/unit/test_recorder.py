@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from snapq._inline import normalize
 from snapq._recorder import Observation, Outcome, Recorder
 
 ONE_CALL = textwrap.dedent(
@@ -242,14 +243,16 @@ def test_apply_keeps_latin1_with_its_declaration_and_crlf(tmp_path: Path) -> Non
     )
 
 
-def test_a_value_the_file_encoding_cannot_hold_is_a_problem(tmp_path: Path) -> None:
+def test_a_value_the_file_encoding_cannot_hold_is_written_with_escapes(tmp_path: Path) -> None:
     source = "# -*- coding: latin-1 -*-\ndef test_it():\n    assert_query(stmt)\n"
     path = write(tmp_path / "test_a.py", source, encoding="latin-1")
-    outcome = recorder(seen(path, "sql", "SELECT '漢'", line=3)).apply()
-    assert outcome.written == {}
-    assert len(outcome.problems) == 1
-    assert outcome.problems[0].startswith("test_a.py: not rewritten: ")
-    assert path.read_bytes() == source.encode("latin-1")
+    outcome = recorder(seen(path, "sql", "SELECT '漢', 'é'", line=3)).apply()
+    assert outcome.written == {"test_a.py": 1}
+    text = path.read_bytes().decode("latin-1")
+    assert "\\u6f22" in text
+    assert "é" in text  # latin-1 holds it: written as itself
+    call = ast.parse(text).body[0].body[0].value  # type: ignore[attr-defined]
+    assert normalize(call.keywords[0].value.value) == "SELECT '漢', 'é'"
 
 
 def test_apply_keeps_a_utf8_bom(tmp_path: Path) -> None:
