@@ -124,3 +124,25 @@ def test_new_reminder_with_its_creation_time_ignored(snapq_session: Session) -> 
             (2 rows)
         """,
     )
+
+
+def test_an_orm_entity_shows_every_mapped_column() -> None:
+    assert_query(
+        select(ReminderList).order_by(ReminderList.id),
+        sql="""
+            SELECT
+              reminder_lists.id,
+              reminder_lists.name
+            FROM reminder_lists
+            ORDER BY
+              reminder_lists.id
+        """,
+        results="""
+            ┌──────┬────────┐
+            │   id │ name   │
+            ├──────┼────────┤
+            │    1 │ Home   │
+            └──────┴────────┘
+            (1 row)
+        """,
+    )
