@@ -30,6 +30,7 @@ def assert_query(
     *,
     sql: str | None = None,
     results: str | None = None,
+    snapshot: Any = None,
     connection: Connection | Session | None = None,
     ignore: Collection[str] = (),
 ) -> None:
@@ -40,10 +41,14 @@ def assert_query(
     ``snapq_session`` if it uses one, else ``snapq_connection``) inside a savepoint.
     ``sql=`` and ``results=`` are inline snapshots: left out, they are recorded into
     the test's source (record mode permitting); different, the test fails with a
-    diff. Columns named in ``ignore`` show ``<ignored>`` instead of their values, for
+    diff. ``snapshot=`` (syrupy's ``snapshot`` fixture) keeps both in a file instead.
+    Columns named in ``ignore`` show ``<ignored>`` instead of their values, for
     values that change from run to run.
     """
     __tracebackhide__ = True
+    if snapshot is not None and (sql is not None or results is not None):
+        msg = "assert_query takes snapshot= or sql=/results=, not both"
+        raise TypeError(msg)
     context = CURRENT.get()
     if connection is None:
         connection = _default_connection(context)
@@ -54,6 +59,9 @@ def assert_query(
     )
     if formatted.problem and context is not None:
         context.note(f"{_where(sys._getframe(1))}: SQL {formatted.problem}")
+    if snapshot is not None:
+        _check_file(context, snapshot, actual_sql, render_result(execution.result))
+        return
     _check(
         context,
         sys._getframe(1),
@@ -94,6 +102,49 @@ def _check(
             failures.append(_Verdict(name, expected, actual))
     if clashes or failures:
         raise AssertionError(_failure_message(context, failures, clashes))
+
+
+def _check_file(
+    context: TestContext | None, snapshot: Any, actual_sql: str, actual_results: str
+) -> None:
+    """Compare with (or record) the snapshot file through syrupy's assertion."""
+    from snapq._files import parse, serialize
+
+    __tracebackhide__ = True
+    if context is None:
+        msg = "assert_query(snapshot=...) works inside a pytest run with snapq"
+        raise TypeError(msg)
+    mode = context.record.value
+    data = serialize(normalize(actual_sql), normalize(actual_results))
+    snapshot = context.file_assertion(snapshot)
+    snapshot.update_snapshots = mode.records_different
+    snapshot.update_new_snapshots_only = mode.records_missing
+    matched = snapshot == data
+    outcome = snapshot.executions[snapshot.num_executions - 1]
+    if outcome.created or outcome.updated:
+        context.recorder.files.append(outcome.snapshot_location)
+    if matched:
+        return
+    if outcome.exception is not None:
+        raise outcome.exception
+    location = display_path(outcome.snapshot_location)
+    if outcome.recalled_data is None:
+        msg = (
+            f"snapq: the snapshot file {location} is missing, and record mode "
+            f"{mode.value} ({context.record.source}) writes nothing. Record it by running "
+            f"locally (not on CI) or with --snapq-record=missing; it would hold:\n{_indent(data)}"
+        )
+        raise AssertionError(msg)
+    stored_sql, stored_results = parse(outcome.recalled_data, location=location)
+    failures = [
+        _Verdict(name, stored, normalize(actual))
+        for name, stored, actual in (
+            ("sql", stored_sql, actual_sql),
+            ("results", stored_results, actual_results),
+        )
+        if normalize(stored) != normalize(actual)
+    ]
+    raise AssertionError(f"{location}:\n" + _failure_message(context, failures, []))
 
 
 def _observe(

@@ -64,6 +64,12 @@ SETTINGS = (
         "--snapshot-update means failed.",
     ),
     SettingSpec(
+        "snapshot_dir",
+        "Directory of the snapshot files that assert_query(snapshot=snapshot) keeps, "
+        "relative to the rootdir.",
+        "snapshots",
+    ),
+    SettingSpec(
         "url",
         "SQLAlchemy URL of an existing PostgreSQL server to use instead of the embedded one, "
         "e.g. postgresql+psycopg://user:password@localhost/postgres. snapq creates and drops "
@@ -115,6 +121,7 @@ class Settings:
     """Every snapq setting, resolved once per test run."""
 
     record: Setting[RecordMode]
+    snapshot_dir: Setting[str]
     url: Setting[str | None]
     pg_bin: Setting[str | None]
     statement_timeout: Setting[str]
@@ -162,6 +169,9 @@ def resolve_settings(
     url = pick("url")
     return Settings(
         record=_record_mode(pick("record"), snapshot_update=snapshot_update, environ=environ),
+        snapshot_dir=Setting(
+            pick("snapshot_dir").value or "snapshots", pick("snapshot_dir").source
+        ),
         url=Setting(normalize_url(url.value, url.source), url.source) if url.value else url,
         pg_bin=pick("pg_bin"),
         statement_timeout=_timeout(pick("statement_timeout")),

@@ -8,7 +8,7 @@ test passing them.
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -27,6 +27,10 @@ class TestContext(Protocol):
 
     def default_connection(self) -> Connection | Session:
         """Return the test's ``snapq_session`` if it uses one, else ``snapq_connection``."""
+
+    def file_assertion(self, snapshot: Any) -> Any:
+        """Return the assertion for this test's snapshot files, made from syrupy's
+        ``snapshot`` fixture once per test so that their numbering goes on."""
 
     def note(self, message: str) -> None:
         """Keep a non-fatal problem for the terminal summary."""

@@ -49,6 +49,7 @@ class Outcome:
     """What applying the queued edits did."""
 
     written: dict[str, int] = field(default_factory=dict)  # path -> snapshots written
+    files: list[str] = field(default_factory=list)  # snapshot files written (via syrupy)
     problems: list[str] = field(default_factory=list)  # files left untouched, and why
     conflicts: list[str] = field(default_factory=list)  # call sites reached with two values
 
@@ -56,12 +57,17 @@ class Outcome:
     def total_written(self) -> int:
         return sum(self.written.values())
 
+    @property
+    def anything_written(self) -> bool:
+        return bool(self.written or self.files)
+
 
 class Recorder:
     """Observations of one process, or merged from every xdist worker."""
 
     def __init__(self) -> None:
         self._by_site: dict[tuple[str, int, int, str], list[Observation]] = defaultdict(list)
+        self.files: list[str] = []  # snapshot files that syrupy wrote for assert_query
 
     def observe(self, observation: Observation) -> Observation | None:
         """Record ``observation``; return an earlier one of the same site it contradicts."""
@@ -81,7 +87,7 @@ class Recorder:
 
     def apply(self) -> Outcome:
         """Write every change that is wanted and unambiguous; report the rest."""
-        outcome = Outcome()
+        outcome = Outcome(files=sorted(display_path(path) for path in set(self.files)))
         calls: dict[tuple[str, int, int], list[list[Observation]]] = defaultdict(list)
         for (path, line, column, _), seen in self._by_site.items():
             calls[(path, line, column)].append(seen)

@@ -10,7 +10,7 @@ import inspect
 import os
 import traceback
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -38,6 +38,8 @@ WORKER_RUN_KEY = "snapq_run"
 WORKER_USED_KEY = "snapq_database_used"
 WORKER_OBSERVATIONS_KEY = "snapq_observations"
 WORKER_NOTES_KEY = "snapq_notes"
+WORKER_FILES_KEY = "snapq_snapshot_files"
+FILE_EXTENSION = pytest.StashKey[type]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -75,6 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[DATABASE_USED] = False
     config.stash[RECORDER] = Recorder()
     config.stash[NOTES] = []
+    config.stash[FILE_EXTENSION] = _file_extension(config, settings)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -92,6 +95,7 @@ def pytest_testnodedown(node: object, error: object) -> None:
     if output.get(WORKER_USED_KEY):
         config.stash[DATABASE_USED] = True
     config.stash[RECORDER].merge(output.get(WORKER_OBSERVATIONS_KEY, []))
+    config.stash[RECORDER].files.extend(output.get(WORKER_FILES_KEY, []))
     config.stash[NOTES].extend(output.get(WORKER_NOTES_KEY, []))
 
 
@@ -111,6 +115,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if workeroutput is not None:
         workeroutput[WORKER_USED_KEY] = provisioner.used_database
         workeroutput[WORKER_OBSERVATIONS_KEY] = config.stash[RECORDER].export()
+        workeroutput[WORKER_FILES_KEY] = config.stash[RECORDER].files
         workeroutput[WORKER_NOTES_KEY] = config.stash[NOTES]
         return
     if provisioner.used_database:
@@ -118,7 +123,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     outcome = config.stash[RECORDER].apply()
     config.stash[OUTCOME] = outcome
     record = config.stash[SETTINGS_KEY].record
-    unasked = outcome.total_written and record.source.startswith("default")
+    unasked = outcome.anything_written and record.source.startswith("default")
     if (unasked or outcome.conflicts or outcome.problems) and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -127,22 +132,28 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     config = terminalreporter.config
     outcome = config.stash.get(OUTCOME, None)
     notes = config.stash.get(NOTES, [])
-    if outcome is None or not (outcome.written or outcome.problems or outcome.conflicts or notes):
+    if outcome is None or not (
+        outcome.anything_written or outcome.problems or outcome.conflicts or notes
+    ):
         return
     record = config.stash[SETTINGS_KEY].record
     terminalreporter.section("snapq")
     write = terminalreporter.write_line
+    verb = "wrote" if record.value is RecordMode.MISSING else "updated"
     if outcome.written:
-        verb = "wrote" if record.value is RecordMode.MISSING else "updated"
         write(f"snapq {verb} {outcome.total_written} inline snapshot(s):")
         for path, count in outcome.written.items():
             write(f"  {path}: {count}")
-        if record.source.startswith("default"):
-            write(
-                "This run recorded snapshots without being asked to (record mode missing is "
-                "the default), so it fails: review the new snapshots and run again.",
-                red=True,
-            )
+    if outcome.files:
+        write(f"snapq {verb} {len(outcome.files)} snapshot file(s):")
+        for path in outcome.files:
+            write(f"  {path}")
+    if outcome.anything_written and record.source.startswith("default"):
+        write(
+            "This run recorded snapshots without being asked to (record mode missing is "
+            "the default), so it fails: review the new snapshots and run again.",
+            red=True,
+        )
     for problem in outcome.problems + outcome.conflicts:
         write(f"snapq: {problem}", red=True)
     for note in notes:
@@ -167,6 +178,8 @@ class _PytestTestContext:
         self.nodeid = request.node.nodeid
         self.record: Setting[RecordMode] = request.config.stash[SETTINGS_KEY].record
         self.recorder = request.config.stash[RECORDER]
+        self._file_extension = request.config.stash[FILE_EXTENSION]
+        self._file_assertions: dict[int, Any] = {}
 
     def default_connection(self) -> Connection | Session:
         if "snapq_session" in self._request.fixturenames:
@@ -174,6 +187,12 @@ class _PytestTestContext:
             return session
         connection: Connection = self._request.getfixturevalue("snapq_connection")
         return connection
+
+    def file_assertion(self, snapshot: Any) -> Any:
+        key = id(snapshot)
+        if key not in self._file_assertions:
+            self._file_assertions[key] = snapshot.use_extension(self._file_extension)
+        return self._file_assertions[key]
 
     def note(self, message: str) -> None:
         self._request.config.stash[NOTES].append(f"{message} ({self.nodeid})")
@@ -254,6 +273,13 @@ def snapq_session(snapq_connection: Connection) -> Iterator[Session]:
     session = Session(bind=snapq_connection, join_transaction_mode="create_savepoint")
     yield session
     session.close()
+
+
+def _file_extension(config: pytest.Config, settings: Settings) -> type:
+    from snapq._files import SnapqSnapshotExtension
+
+    root = config.rootpath / settings.snapshot_dir.value
+    return SnapqSnapshotExtension.bind(root=root, rootdir=config.rootpath)
 
 
 def _template_builder(config: pytest.Config) -> Callable[[Connection], None]:

@@ -82,6 +82,9 @@ def runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterat
     for name in SETTINGS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("CI", raising=False)  # CI sets it; tests that want it say so
+    for name in [name for name in os.environ if name.startswith("PYTEST_XDIST_")]:
+        # Under `pytest -n`, an inner run would believe it is an xdist worker.
+        monkeypatch.delenv(name)
     # Short, so unix socket paths stay within their limit; in memory where possible,
     # as snapq itself prefers.
     memory = Path("/dev/shm")  # noqa: S108 - a parent for mkdtemp only

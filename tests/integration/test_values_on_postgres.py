@@ -6,7 +6,9 @@ no connection= uses this test's snapq_connection.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
+from syrupy.assertion import SnapshotAssertion
 
 from snapq import assert_query
 
@@ -191,4 +193,12 @@ def test_errors_keep_the_transaction_usable() -> None:
             └──────────┘
             (1 row)
         """,
+    )
+
+
+@pytest.mark.parametrize("kind", ["int4", "numeric(6, 2)", "float8", "text"])
+def test_large_results_go_to_files(kind: str, snapshot: SnapshotAssertion) -> None:
+    assert_query(
+        f"SELECT n, (n / 7.0)::{kind} AS value FROM generate_series(1, 60) AS n ORDER BY n",
+        snapshot=snapshot,
     )
