@@ -1,12 +1,12 @@
 """The example's queries, checked with assert_query: SQL and results as snapshots."""
 
 from reminders.models import Reminder, ReminderList
-from reminders.service import add_reminder
+from reminders.service import add_reminder, titles_per_list
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from snapq import assert_query
+from snapq import assert_queries, assert_query
 
 
 def test_open_reminders_per_list(snapq_session: Session) -> None:
@@ -146,3 +146,16 @@ def test_an_orm_entity_shows_every_mapped_column() -> None:
             (1 row)
         """,
     )
+
+
+def test_titles_per_list_does_not_load_lazily(snapq_session: Session) -> None:
+    add_reminder(snapq_session, "Work", "Write the report")
+    add_reminder(snapq_session, "Garden", "Cut the hedge")
+    snapq_session.expire_all()
+    with assert_queries(max_queries=2):
+        titles = titles_per_list(snapq_session)
+    assert titles == {
+        "Home": ["Water the plants"],
+        "Work": ["Write the report"],
+        "Garden": ["Cut the hedge"],
+    }

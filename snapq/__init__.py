@@ -12,6 +12,7 @@ from snapq._errors import (
     SetupHookError,
     SnapqError,
 )
+from snapq._queries import assert_queries
 
 __all__ = [
     "ConfigError",
@@ -23,5 +24,6 @@ __all__ = [
     "ServerUnreachableError",
     "SetupHookError",
     "SnapqError",
+    "assert_queries",
     "assert_query",
 ]

@@ -88,11 +88,24 @@ def compile_execution(
     unrendered: dict[str, Any] = {}
     token = _UNRENDERED.set(unrendered)
     try:
-        expanded = template.construct_expanded_state(dict(parameters))
+        expanded = template.construct_expanded_state(_collapse_expanded(template, parameters))
     finally:
         _UNRENDERED.reset(token)
     unrendered.update(expanded.parameters)
     return CompiledSQL(expanded.statement, tuple(unrendered.items()))
+
+
+def _collapse_expanded(template: Any, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Gather the values of an expanded IN parameter (``ids_1``, ``ids_2``...) back into
+    the list the template expects under ``ids``, as the cursor saw them split."""
+    values = dict(parameters)
+    for bind, name in template.bind_names.items():
+        if bind.expanding and name not in values:
+            items: list[Any] = []
+            while f"{name}_{len(items) + 1}" in values:
+                items.append(values.pop(f"{name}_{len(items) + 1}"))
+            values[name] = items
+    return values
 
 
 def _backslash_escapes(dialect: Dialect) -> bool:
@@ -105,7 +118,10 @@ def _backslash_escapes(dialect: Dialect) -> bool:
 
 @functools.cache
 def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> Dialect:
+    from sqlalchemy import bindparam as make_bindparam
+    from sqlalchemy import literal
     from sqlalchemy.sql.base import NO_ARG
+    from sqlalchemy.types import NullType
 
     base_compiler: Any = dialect_class.statement_compiler
 
@@ -119,6 +135,11 @@ def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> D
                 render_literal_value = values[name]
             if render_literal_value is None and not bindparam.expanding:
                 return "NULL"
+            if isinstance(bindparam.type, NullType) and render_literal_value is not NO_ARG:
+                # An untyped parameter (text() given values at execution): type it
+                # by its value, as the driver would.
+                value_type = literal(render_literal_value).type
+                bindparam = make_bindparam(name, render_literal_value, type_=value_type)
             try:
                 return str(
                     super().render_literal_bindparam(

@@ -1,6 +1,7 @@
 """File snapshots through syrupy: one human-readable text file per assertion.
 
-A file holds the SQL and the results table under two marker lines::
+A file holds sections under marker lines; for ``assert_query``, the SQL and the
+results table::
 
     -- snapq: sql
     SELECT ...
@@ -28,35 +29,37 @@ from snapq._recorder import display_path
 if TYPE_CHECKING:
     from syrupy.location import PyTestLocation
 
-SQL_MARKER = "-- snapq: sql"
-RESULTS_MARKER = "-- snapq: results"
+MARKER = "-- snapq: "
 
 
 class SnapshotFileError(SnapqError, ValueError):
     """A snapshot file that is not in snapq's format: damaged or edited by hand."""
 
 
-def serialize(sql: str, results: str) -> str:
-    """Return the text of a snapshot file."""
-    return f"{SQL_MARKER}\n{sql}\n\n{RESULTS_MARKER}\n{results}\n"
+def serialize(sections: dict[str, str]) -> str:
+    """Return the text of a snapshot file: each section under its marker line."""
+    return "\n\n".join(f"{MARKER}{name}\n{text}" for name, text in sections.items()) + "\n"
 
 
-def parse(text: str, *, location: str) -> tuple[str, str]:
-    """Return (sql, results) from a snapshot file's text, or raise naming the file."""
+def parse(text: str, *, location: str, names: list[str]) -> dict[str, str]:
+    """Return the sections of a snapshot file's text, or raise naming the file."""
     __tracebackhide__ = True
     lines = text.split("\n")
-    if lines.count(SQL_MARKER) != 1 or lines.count(RESULTS_MARKER) != 1:
+    markers = [f"{MARKER}{name}" for name in names]
+    positions = [lines.index(marker) if lines.count(marker) == 1 else -1 for marker in markers]
+    if -1 in positions or positions != sorted(positions):
+        expected = ", ".join(repr(marker) for marker in markers)
         msg = (
-            f"snapq: the snapshot file {location} is not in snapq's format: it needs one "
-            f"{SQL_MARKER!r} line and one {RESULTS_MARKER!r} line. Restore it from version "
+            f"snapq: the snapshot file {location} is not in snapq's format: it needs the "
+            f"lines {expected}, once each and in that order. Restore it from version "
             "control, or delete it and run with --snapshot-update to record it again."
         )
         raise SnapshotFileError(msg)
-    sql_at, results_at = lines.index(SQL_MARKER), lines.index(RESULTS_MARKER)
-    if results_at < sql_at:
-        msg = f"snapq: the snapshot file {location} has its results before its SQL."
-        raise SnapshotFileError(msg)
-    return "\n".join(lines[sql_at + 1 : results_at]), "\n".join(lines[results_at + 1 :])
+    ends = [*positions[1:], len(lines)]
+    return {
+        name: "\n".join(lines[start + 1 : end])
+        for name, start, end in zip(names, positions, ends, strict=True)
+    }
 
 
 class SnapqSnapshotExtension(SingleFileSnapshotExtension):

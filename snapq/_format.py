@@ -15,7 +15,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from snapq._compile import CompiledSQL
 
 # What sqlglot's root expression must be for each leading keyword; anything else is
 # shown verbatim.
@@ -135,3 +138,11 @@ def _meaning(sql: str) -> list[tuple[str, str]]:
         elif not text[:1].isalnum() and text not in _PUNCTUATION and text[:1] != "_":
             meaning.append(("operator", _SAME.get(text, text)))
     return sorted(meaning)
+
+
+def display_sql(sent: CompiledSQL) -> Formatted:
+    """Return SQL as snapshots show it: pretty-printed, then the values that could not
+    be written as literals, one ``-- name = value`` line each."""
+    formatted = pretty_sql(sent.sql)
+    parameters = "".join(f"\n-- {name} = {value!r}" for name, value in sent.parameters)
+    return Formatted(formatted.text + parameters, formatted.problem)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from reminders.models import Reminder, ReminderList
 
@@ -37,3 +37,13 @@ def open_counts(session: Session) -> dict[str, int]:
         .order_by(ReminderList.name)
     )
     return {name: count for name, count in rows}
+
+
+def titles_per_list(session: Session) -> dict[str, list[str]]:
+    """Return the reminder titles of every list, loading them all in two queries."""
+    lists = session.scalars(
+        select(ReminderList).options(selectinload(ReminderList.reminders)).order_by(ReminderList.id)
+    )
+    return {
+        reminder_list.name: [r.title for r in reminder_list.reminders] for reminder_list in lists
+    }

@@ -1,0 +1,205 @@
+"""``assert_queries``: snapshot every statement that code sends inside a block.
+
+Application code runs its own queries (a repository function, an ORM lazy load, a
+flush). The block records each statement that reaches the cursor of the test's
+connection, shows them as ``assert_query`` shows SQL, numbered, with the count, and
+compares the list with a snapshot; or just counts them (``max_queries=``). The
+savepoints that snapq and the session use for isolation are not shown.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import sys
+import types
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from snapq._assert import default_connection
+from snapq._compile import CompiledSQL, compile_execution
+from snapq._context import CURRENT
+from snapq._format import display_sql
+from snapq._snapshots import CallSite, call_site, check_file, check_inline, where
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session
+
+_SAVEPOINT = re.compile(r"\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT)\b", re.I)
+
+
+class _Ignored:
+    """Stands for a parameter value kept out of the snapshot: no type can render it as
+    a literal, so it stays a placeholder."""
+
+    def __repr__(self) -> str:
+        return "<ignored>"
+
+    def __bool__(self) -> bool:
+        raise TypeError(repr(self))
+
+    def __str__(self) -> str:
+        raise TypeError(repr(self))
+
+
+IGNORED = _Ignored()
+
+
+@dataclass
+class _Log:
+    """The statements sent on one DBAPI connection while a block runs."""
+
+    dbapi_connection: Any
+    ignore: frozenset[str]
+    statements: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+_LOG: contextvars.ContextVar[_Log | None] = contextvars.ContextVar("snapq_query_log", default=None)
+
+
+class assert_queries:  # a class used like a function: `with assert_queries(...):`
+    """Check the statements a block sends against a snapshot, or their number.
+
+    ``with assert_queries(sql=...):`` records every statement executed inside the
+    block on ``connection`` (by default the test's ``snapq_session`` or
+    ``snapq_connection``): Core executions, ORM flushes, lazy loads. They are shown
+    as ``assert_query`` shows SQL, numbered, with the total count, and compared
+    with the inline ``sql=`` snapshot (recorded when missing, record mode
+    permitting) or with a file (``snapshot=snapshot``). ``max_queries=N`` fails when
+    more than N statements ran. Parameters named in ``ignore`` show as placeholders,
+    for values that change from run to run.
+    """
+
+    def __init__(
+        self,
+        *,
+        sql: str | None = None,
+        snapshot: Any = None,
+        max_queries: int | None = None,
+        connection: Connection | Session | None = None,
+        ignore: Collection[str] = (),
+    ) -> None:
+        if snapshot is not None and sql is not None:
+            msg = "assert_queries takes snapshot= or sql=, not both"
+            raise TypeError(msg)
+        self._context = CURRENT.get()
+        self._connection = connection
+        self._sql = sql
+        self._snapshot = snapshot
+        self._max_queries = max_queries
+        self._ignore = frozenset(ignore)
+        self._frame = sys._getframe(1)
+        self._site = self._locate(self._frame)
+        self._token: contextvars.Token[_Log | None] | None = None
+        self._log: _Log | None = None
+
+    @property
+    def statements(self) -> list[str]:
+        """The statements recorded so far, as they are shown in the snapshot."""
+        return list(self._log.statements) if self._log else []
+
+    def __enter__(self) -> assert_queries:
+        target = self._connection or default_connection(self._context)
+        connection = _connection_of(target)
+        _install_listener(connection.engine)
+        self._log = _Log(connection.connection.dbapi_connection, self._ignore)
+        self._token = _LOG.set(self._log)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: types.TracebackType | None,
+    ) -> None:
+        __tracebackhide__ = True
+        if self._token is None or self._log is None:
+            msg = "assert_queries is a context manager: use it in a with statement"
+            raise TypeError(msg)
+        _LOG.reset(self._token)
+        if kind is not None:
+            return  # the block's own exception says more than a snapshot would
+        context = self._context
+        if context is not None:
+            for problem in self._log.problems:
+                context.note(f"{where(self._frame)}: SQL {problem}")
+        text = render_statements(self._log.statements)
+        count = len(self._log.statements)
+        if self._max_queries is not None and count > self._max_queries:
+            msg = f"snapq: {count} queries ran, more than max_queries={self._max_queries}:\n{text}"
+            raise AssertionError(msg)
+        if self._snapshot is not None:
+            check_file(context, self._snapshot, {"queries": text})
+        elif self._sql is not None or self._max_queries is None:
+            check_inline(context, self._site, {"sql": (self._sql, text)})
+
+    def _locate(self, frame: types.FrameType) -> CallSite:
+        """Find the call now, while the caller is executing it, should recording need it."""
+        context = self._context
+        if context is None or not context.record.value.records_missing:
+            return lambda: call_site(frame)
+        site = call_site(frame)
+        return lambda: site
+
+
+def render_statements(statements: list[str]) -> str:
+    """Number the statements and count them."""
+    count = len(statements)
+    blocks = [f"-- {number}\n{text}" for number, text in enumerate(statements, start=1)]
+    blocks.append(f"-- {count} {'query' if count == 1 else 'queries'}")
+    return "\n\n".join(blocks)
+
+
+def _connection_of(target: Connection | Session) -> Connection:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    if isinstance(target, Session):
+        bind = target.get_bind()
+        if isinstance(bind, Connection):
+            return bind
+        return target.connection()
+    return target
+
+
+def _install_listener(engine: Engine) -> None:
+    from sqlalchemy import event
+
+    if not event.contains(engine, "before_cursor_execute", _before_cursor_execute):
+        event.listen(engine, "before_cursor_execute", _before_cursor_execute)
+
+
+def _before_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    log = _LOG.get()
+    if log is None or conn.connection.dbapi_connection is not log.dbapi_connection:
+        return
+    if _SAVEPOINT.match(statement):
+        return
+    shown = display_sql(_sent(statement, context, log.ignore))
+    if shown.problem:
+        log.problems.append(shown.problem)
+    parameter_sets = len(getattr(context, "compiled_parameters", None) or ())
+    more = f"\n-- and {parameter_sets - 1} more parameter sets" if parameter_sets > 1 else ""
+    log.statements.append(shown.text + more)
+
+
+def _sent(statement: str, context: Any, ignore: frozenset[str]) -> CompiledSQL:
+    """Return what was sent, with its first parameter set as literals."""
+    compiled = getattr(context, "compiled", None)
+    parameter_sets = getattr(context, "compiled_parameters", None) or []
+    if compiled is None or not parameter_sets:
+        return CompiledSQL(statement)
+    values = {
+        name: IGNORED if name in ignore else value for name, value in parameter_sets[0].items()
+    }
+    try:
+        sent = compile_execution(compiled, values, sent=statement)
+    except Exception:  # show what the driver got rather than fail the test
+        return CompiledSQL(statement)
+    parameters = tuple((name, value) for name, value in sent.parameters if value is not IGNORED)
+    return CompiledSQL(sent.sql, parameters)

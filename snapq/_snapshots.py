@@ -1,0 +1,175 @@
+"""Compare actual text with snapshots, inline or in files, and decide what to record.
+
+Shared by ``assert_query`` and ``assert_queries``: the record mode decides whether
+a missing or different snapshot is recorded or fails; recording queues an
+observation (inline) or lets syrupy write (files); a failure shows a diff and
+names the flag that accepts it.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from snapq._config import RecordMode
+from snapq._context import TestContext
+from snapq._inline import normalize
+from snapq._recorder import CONFLICT_ADVICE, Observation, display_path
+
+ACCEPT = "Accept the change with --snapshot-update (or --snapq-record=failed)."
+
+CallSite = Callable[[], tuple[str, int, int]]  # (path, line, column), found when needed
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    name: str
+    expected: str | None
+    actual: str
+
+
+def check_inline(
+    context: TestContext | None,
+    site: CallSite,
+    snapshots: dict[str, tuple[str | None, str]],
+) -> None:
+    """Compare inline snapshots (name: (literal, actual)); queue what to record; fail."""
+    __tracebackhide__ = True
+    mode = context.record.value if context is not None else RecordMode.NEVER
+    failures: list[_Verdict] = []
+    clashes: list[str] = []
+    for name, (expected, actual_text) in snapshots.items():
+        actual = normalize(actual_text)
+        if expected is not None and normalize(expected) == actual:
+            change = mode is RecordMode.ALL
+        elif expected is None:
+            change = mode.records_missing
+        else:
+            change = mode.records_different
+        if context is not None and mode.records_missing:
+            clash = _observe(context, site, name, actual, change=change)
+            if clash is not None:
+                clashes.append(clash)
+                continue
+        if not change and (expected is None or normalize(expected) != actual):
+            failures.append(_Verdict(name, expected, actual))
+    if clashes or failures:
+        raise AssertionError(failure_message(context, failures, clashes))
+
+
+def check_file(context: TestContext | None, snapshot: Any, sections: dict[str, str]) -> None:
+    """Compare with (or record) a snapshot file through syrupy's assertion."""
+    from snapq._files import parse, serialize
+
+    __tracebackhide__ = True
+    if context is None:
+        msg = "snapshot= works inside a pytest run with snapq"
+        raise TypeError(msg)
+    mode = context.record.value
+    data = serialize({name: normalize(text) for name, text in sections.items()})
+    snapshot = context.file_assertion(snapshot)
+    snapshot.update_snapshots = mode.records_different
+    snapshot.update_new_snapshots_only = mode.records_missing
+    matched = snapshot == data
+    outcome = snapshot.executions[snapshot.num_executions - 1]
+    if outcome.created or outcome.updated:
+        context.recorder.files.append(outcome.snapshot_location)
+    if matched:
+        return
+    if outcome.exception is not None:
+        raise outcome.exception
+    location = display_path(outcome.snapshot_location)
+    if outcome.recalled_data is None:
+        msg = (
+            f"snapq: the snapshot file {location} is missing, and record mode "
+            f"{mode.value} ({context.record.source}) writes nothing. Record it by running "
+            f"locally (not on CI) or with --snapq-record=missing; it would hold:\n{_indent(data)}"
+        )
+        raise AssertionError(msg)
+    stored = parse(outcome.recalled_data, location=location, names=list(sections))
+    failures = [
+        _Verdict(name, stored[name], normalize(actual))
+        for name, actual in sections.items()
+        if normalize(stored[name]) != normalize(actual)
+    ]
+    raise AssertionError(f"{location}:\n" + failure_message(context, failures, []))
+
+
+def _observe(
+    context: TestContext, site: CallSite, name: str, actual: str, *, change: bool
+) -> str | None:
+    """Queue the observation; return a message if this call site already saw another value."""
+    __tracebackhide__ = True
+    path, line, column = site()
+    earlier = context.recorder.observe(
+        Observation(path, line, column, name, actual, change, context.nodeid)
+    )
+    if earlier is None:
+        return None
+    return (
+        f"snapq: this call ({display_path(path)}:{line}) was reached with "
+        f"different {name}= values in one run (first in {earlier.nodeid}), so snapq "
+        "writes nothing for it.\n"
+        f"{CONFLICT_ADVICE}"
+    )
+
+
+def call_site(frame: types.FrameType) -> tuple[str, int, int]:
+    """Return the file, line and column of the call that ``frame`` is executing."""
+    import executing
+
+    __tracebackhide__ = True
+    source = executing.Source.executing(frame)
+    node = cast("ast.expr | None", source.node)
+    if node is None:
+        msg = (
+            f"snapq: cannot find the call in {where(frame)} to record its snapshots (is "
+            "the source available?). Write the snapshots by hand, or use snapshot=snapshot."
+        )
+        raise AssertionError(msg)
+    line_text = source.source.lines[node.lineno - 1]
+    column = len(line_text.encode("utf-8")[: node.col_offset].decode("utf-8"))
+    return (frame.f_code.co_filename, node.lineno, column)
+
+
+def failure_message(
+    context: TestContext | None, failures: list[_Verdict], clashes: list[str]
+) -> str:
+    parts = list(clashes)
+    mode = (
+        f"record mode {context.record.value.value} ({context.record.source})"
+        if context
+        else ("outside a pytest run with snapq, nothing is recorded")
+    )
+    for verdict in failures:
+        if verdict.expected is None:
+            parts.append(
+                f"snapq: {verdict.name}= is missing, and {mode} writes nothing. Record it "
+                "by running locally (not on CI) or with --snapq-record=missing; it would be:\n"
+                + _indent(verdict.actual)
+            )
+        else:
+            diff = difflib.unified_diff(
+                normalize(verdict.expected).splitlines(),
+                verdict.actual.splitlines(),
+                f"{verdict.name} (snapshot)",
+                f"{verdict.name} (actual)",
+                lineterm="",
+            )
+            what = "SQL differs" if verdict.name == "sql" else f"{verdict.name} differ"
+            parts.append(f"snapq: the {what} from the snapshot:\n" + "\n".join(diff))
+    if any(verdict.expected is not None for verdict in failures):
+        parts.append(ACCEPT)
+    return "\n\n".join(parts)
+
+
+def where(frame: types.FrameType) -> str:
+    return f"{display_path(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line if line else "" for line in text.splitlines())
