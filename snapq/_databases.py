@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from snapq._config import describe_url
-from snapq._errors import ServerUnreachableError, SetupHookError
+from snapq._errors import ProvisioningError, ServerUnreachableError, SetupHookError
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
+    from sqlalchemy.exc import DBAPIError
 
 # Two-key advisory locks: the first key says "snapq", the second is the run's id.
 RUN_ALIVE_LOCK = 0x736E6170
@@ -92,6 +93,8 @@ class RunDatabases:
         The first process to get here builds the template by calling ``setup``; the
         others wait for it.
         """
+        from sqlalchemy.exc import DBAPIError
+
         name = database_name(self.run_id, role)
         with self._connect() as admin:
             admin.exec_driver_sql(
@@ -104,6 +107,8 @@ class RunDatabases:
                 admin.exec_driver_sql(
                     f"CREATE DATABASE {_quote(admin, name)} TEMPLATE {_quote(admin, self.template)}"
                 )
+            except DBAPIError as error:
+                raise self._refused(error) from None
             finally:
                 admin.exec_driver_sql(
                     f"SELECT pg_advisory_unlock({TEMPLATE_BUILD_LOCK}, {lock_key(self.run_id)})"
@@ -171,6 +176,18 @@ class RunDatabases:
 
         query = text("SELECT 1 FROM pg_database WHERE datname = :name")
         return admin.execute(query, {"name": name}).first() is not None
+
+    def _refused(self, error: DBAPIError) -> ProvisioningError:
+        """Explain a server that will not create or drop snapq's databases."""
+        reason = str(error.orig).strip().splitlines()[0]
+        msg = (
+            f"snapq could not create its databases on {describe_url(self.admin_url)}:\n"
+            f"  {reason}\n"
+            "Fix: snapq creates and drops databases named snapq_<run id>_*, so the URL's "
+            "user needs the CREATEDB privilege (ALTER ROLE <user> CREATEDB) and the right "
+            "to drop what it created; or unset --snapq-url to use snapq's embedded server."
+        )
+        return ProvisioningError(msg)
 
     def _connect(self) -> Connection:
         from sqlalchemy.exc import OperationalError

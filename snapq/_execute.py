@@ -12,8 +12,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-
 from snapq._compile import CompiledSQL, compile_execution, compile_for_display
 from snapq._isolation import simple_query
 from snapq._render import Column, QueryError, QueryResult
@@ -81,6 +79,8 @@ def _savepoint(connection: Connection) -> Callable[[bool], None]:
     On a psycopg connection inside a transaction, straight through libpq, one round
     trip each way: SQLAlchemy's begin_nested() costs as much again in Python.
     """
+    import psycopg
+
     driver = connection.connection.driver_connection
     if isinstance(driver, psycopg.Connection) and connection.in_transaction():
         status = driver.info.transaction_status

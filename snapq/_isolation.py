@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-
 from snapq._errors import IsolationError
 
 if TYPE_CHECKING:
+    import psycopg
     from sqlalchemy import Connection, Engine
 
 TEST_CONNECTION = "snapq_test_connection"  # key in Connection.info
@@ -88,6 +87,8 @@ def prepare_engine(engine: Engine) -> None:
 
 
 def _english_messages(dbapi_connection: Any, _record: Any) -> None:
+    import psycopg
+
     try:
         dbapi_connection.execute("SET lc_messages TO 'C'")
     except psycopg.errors.InsufficientPrivilege:
@@ -121,6 +122,8 @@ def check_constraints_and_roll_back(connection: Connection) -> None:
 
     Raises ``IsolationError`` if a deferred constraint is violated.
     """
+    import psycopg
+
     if connection.closed or connection.invalidated:
         return
     driver = _driver(connection)
@@ -144,12 +147,16 @@ def simple_query(driver: psycopg.Connection[Any], sql: str) -> None:
     separately. psycopg reads the transaction status from libpq, so it sees the
     BEGIN or ROLLBACK sent here.
     """
+    import psycopg
+
     result = driver.pgconn.exec_(sql.encode())
     if result.status not in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK):
         raise psycopg.Error(result.error_message.decode(errors="replace").strip())
 
 
 def _driver(connection: Connection) -> psycopg.Connection[Any]:
+    import psycopg
+
     driver = connection.connection.driver_connection
     assert isinstance(driver, psycopg.Connection), "snapq connects with psycopg 3"
     return driver

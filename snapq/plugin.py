@@ -221,7 +221,7 @@ def snapq_url(request: pytest.FixtureRequest) -> str:
     try:
         return provisioner.database_url(role, _template_builder(config))
     except SnapqError as error:
-        failure = f"snapq: {error}"
+        failure = str(error) if str(error).startswith("snapq") else f"snapq: {error}"
     # Every test would fail the same way: stop the run, and show just snapq's message.
     request.session.shouldstop = "snapq could not provide a database"
     pytest.fail(failure, pytrace=False)

@@ -127,3 +127,32 @@ def test_failing_setup_hook_leaves_no_database(
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*RuntimeError: seed file not found*"])
     assert databases(external_server) == before
+
+
+def test_a_user_without_createdb_is_told_so(runner: Runner, external_server: ServerInfo) -> None:
+    admin(external_server, "DROP ROLE IF EXISTS snapq_nocreate")
+    admin(external_server, "CREATE ROLE snapq_nocreate LOGIN NOCREATEDB")
+    try:
+        url = make_url(external_server.url()).set(username="snapq_nocreate")
+        runner.pytester.makepyfile(conftest=CONFTEST, test_things=TESTS)
+        result = runner.run(f"--snapq-url={url.render_as_string(hide_password=False)}")
+        assert result.parseoutcomes().get("errors", 0) == 1, "the run should stop at once"
+        result.stdout.fnmatch_lines(
+            [
+                "*snapq could not create its databases on postgresql+psycopg://snapq_nocreate@*",
+                "*permission denied to create database*",
+                "*needs the CREATEDB privilege*",
+            ]
+        )
+        assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    finally:
+        admin(external_server, "DROP ROLE snapq_nocreate")
+
+
+def test_an_unreachable_server_is_reported_once(runner: Runner) -> None:
+    runner.pytester.makepyfile(test_things=TESTS)
+    result = runner.run("--snapq-url=postgresql://someone@127.0.0.1:1/postgres")
+    assert_outcomes(result, errors=1)
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output
+    assert "_databases.py" not in output  # no frames of snapq's internals
