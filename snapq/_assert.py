@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
+MISSING_SCHEMA = {"42P01", "3F000"}  # undefined_table, invalid_schema_name
+
+
+def check_ignore(ignore: Collection[str]) -> frozenset[str]:
+    """Return the names to ignore, refusing a bare string (a common slip)."""
+    if isinstance(ignore, str):
+        msg = f"ignore= takes a list of names, e.g. ignore=[{ignore!r}], not a string"
+        raise TypeError(msg)
+    return frozenset(ignore)
+
 
 def assert_query(
     statement: Any,
@@ -41,11 +51,26 @@ def assert_query(
     if snapshot is not None and (sql is not None or results is not None):
         msg = "assert_query takes snapshot= or sql=/results=, not both"
         raise TypeError(msg)
+    ignore = check_ignore(ignore)
     context = CURRENT.get()
     if connection is None:
         connection = default_connection(context)
     execution = execute(connection, statement, ignore=ignore)
     frame = sys._getframe(1)
+    unknown = ignore - execution.names
+    if unknown:
+        msg = (
+            f"ignore= names {', '.join(sorted(unknown))}, which is neither a result column "
+            f"nor a parameter of this statement; they are: {', '.join(sorted(execution.names))}"
+        )
+        raise ValueError(msg)
+    error = execution.result.error
+    if error is not None and error.sqlstate in MISSING_SCHEMA and context is not None:
+        context.note(
+            f"{where(frame)}: the statement failed with {error.message!r}; that is its "
+            "recorded result. If the schema is missing, build it in "
+            "pytest_snapq_setup_database."
+        )
     shown = display_sql(execution.sent)
     if shown.problem and context is not None:
         context.note(f"{where(frame)}: SQL {shown.problem}")
@@ -65,8 +90,8 @@ def default_connection(context: TestContext | None) -> Connection | Session:
     __tracebackhide__ = True
     if context is None:
         msg = (
-            "outside a pytest test run with snapq, pass connection= "
-            "(inside one, snapq uses the test's snapq_connection)"
+            "snapq finds the test's connection only inside a running test (not at module "
+            "level, in a session fixture or in another thread): pass connection="
         )
         raise TypeError(msg)
     return context.default_connection()

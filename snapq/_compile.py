@@ -24,6 +24,21 @@ _VALUES: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("sna
 _UNRENDERED: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("snapq_unrendered")
 
 
+class _Ignored:
+    """Stands for a parameter value kept out of a snapshot (``ignore=``): no type can
+    render it as a literal, so it stays a placeholder, and it is not listed."""
+
+    def __repr__(self) -> str:
+        return "<ignored>"
+
+    def __bool__(self) -> bool:
+        raise TypeError(repr(self))
+
+    def __str__(self) -> str:
+        raise TypeError(repr(self))
+
+
+IGNORED = _Ignored()
 CACHE_SIZE = 4096
 # Display compilations by dialect and the SQL the driver received; see compile_execution.
 _TEMPLATES: dict[tuple[Any, ...], Any] = {}
@@ -92,7 +107,8 @@ def compile_execution(
     finally:
         _UNRENDERED.reset(token)
     unrendered.update(expanded.parameters)
-    return CompiledSQL(expanded.statement, tuple(unrendered.items()))
+    listed = tuple((name, value) for name, value in unrendered.items() if value is not IGNORED)
+    return CompiledSQL(expanded.statement, listed)
 
 
 def _collapse_expanded(template: Any, parameters: Mapping[str, Any]) -> dict[str, Any]:

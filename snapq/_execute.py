@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from snapq._compile import CompiledSQL, compile_execution, compile_for_display
+from snapq._compile import IGNORED, CompiledSQL, compile_execution, compile_for_display
 from snapq._isolation import simple_query
 from snapq._render import Column, QueryError, QueryResult
 
@@ -40,10 +40,12 @@ _CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
 
 @dataclass(frozen=True)
 class Execution:
-    """A statement's outcome and the SQL that was sent for it."""
+    """A statement's outcome, the SQL that was sent for it, and the names it knows
+    (result columns and bound parameters)."""
 
     result: QueryResult
     sent: CompiledSQL
+    names: frozenset[str] = frozenset()
 
 
 def execute(
@@ -70,7 +72,8 @@ def execute(
     else:
         _CAPTURE.reset(token)
         end_savepoint(True)
-    return Execution(result, _sent_sql(statement, capture, connection))
+    names = {column.name for column in result.columns} | set(capture.parameters or ())
+    return Execution(result, _sent_sql(statement, capture, connection, ignore), frozenset(names))
 
 
 def _savepoint(connection: Connection) -> Callable[[bool], None]:
@@ -144,10 +147,15 @@ def _query_error(error: Any) -> QueryError:
     )
 
 
-def _sent_sql(statement: Any, capture: _Capture, connection: Connection) -> CompiledSQL:
+def _sent_sql(
+    statement: Any, capture: _Capture, connection: Connection, ignore: Collection[str]
+) -> CompiledSQL:
     if capture.compiled is not None and capture.parameters is not None and capture.statement:
+        values = {
+            name: IGNORED if name in ignore else value for name, value in capture.parameters.items()
+        }
         try:
-            return compile_execution(capture.compiled, capture.parameters, sent=capture.statement)
+            return compile_execution(capture.compiled, values, sent=capture.statement)
         except Exception:  # noqa: S110 - fall back to the statement alone
             pass
     try:

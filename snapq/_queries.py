@@ -17,8 +17,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from snapq._assert import default_connection
-from snapq._compile import CompiledSQL, compile_execution
+from snapq._assert import check_ignore, default_connection
+from snapq._compile import IGNORED, CompiledSQL, compile_execution
 from snapq._context import CURRENT
 from snapq._format import display_sql
 from snapq._snapshots import CallSite, call_site, check_file, check_inline, where
@@ -30,23 +30,6 @@ if TYPE_CHECKING:
 _SAVEPOINT = re.compile(r"\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT)\b", re.I)
 
 
-class _Ignored:
-    """Stands for a parameter value kept out of the snapshot: no type can render it as
-    a literal, so it stays a placeholder."""
-
-    def __repr__(self) -> str:
-        return "<ignored>"
-
-    def __bool__(self) -> bool:
-        raise TypeError(repr(self))
-
-    def __str__(self) -> str:
-        raise TypeError(repr(self))
-
-
-IGNORED = _Ignored()
-
-
 @dataclass
 class _Log:
     """The statements sent on one DBAPI connection while a block runs."""
@@ -55,6 +38,7 @@ class _Log:
     ignore: frozenset[str]
     statements: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    parameter_names: set[str] = field(default_factory=set)
 
 
 _LOG: contextvars.ContextVar[_Log | None] = contextvars.ContextVar("snapq_query_log", default=None)
@@ -90,7 +74,7 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         self._sql = sql
         self._snapshot = snapshot
         self._max_queries = max_queries
-        self._ignore = frozenset(ignore)
+        self._ignore = check_ignore(ignore)
         self._frame = sys._getframe(1)
         self._site = self._locate(self._frame)
         self._token: contextvars.Token[_Log | None] | None = None
@@ -126,6 +110,13 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         if context is not None:
             for problem in self._log.problems:
                 context.note(f"{where(self._frame)}: SQL {problem}")
+        unknown = self._ignore - self._log.parameter_names
+        if unknown:
+            msg = (
+                f"ignore= names {', '.join(sorted(unknown))}, which no statement in the block "
+                f"has as a parameter; they have: {', '.join(sorted(self._log.parameter_names))}"
+            )
+            raise ValueError(msg)
         text = render_statements(self._log.statements)
         count = len(self._log.statements)
         if self._max_queries is not None and count > self._max_queries:
@@ -180,11 +171,15 @@ def _before_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
         return
     if _SAVEPOINT.match(statement):
         return
+    parameter_sets = getattr(context, "compiled_parameters", None) or ()
+    if parameter_sets:
+        log.parameter_names.update(parameter_sets[0])
     shown = display_sql(_sent(statement, context, log.ignore))
     if shown.problem:
         log.problems.append(shown.problem)
-    parameter_sets = len(getattr(context, "compiled_parameters", None) or ())
-    more = f"\n-- and {parameter_sets - 1} more parameter sets" if parameter_sets > 1 else ""
+    more = (
+        f"\n-- and {len(parameter_sets) - 1} more parameter sets" if len(parameter_sets) > 1 else ""
+    )
     log.statements.append(shown.text + more)
 
 
@@ -201,5 +196,4 @@ def _sent(statement: str, context: Any, ignore: frozenset[str]) -> CompiledSQL:
         sent = compile_execution(compiled, values, sent=statement)
     except Exception:  # show what the driver got rather than fail the test
         return CompiledSQL(statement)
-    parameters = tuple((name, value) for name, value in sent.parameters if value is not IGNORED)
-    return CompiledSQL(sent.sql, parameters)
+    return sent

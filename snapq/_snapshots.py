@@ -140,19 +140,8 @@ def failure_message(
     context: TestContext | None, failures: list[_Verdict], clashes: list[str]
 ) -> str:
     parts = list(clashes)
-    mode = (
-        f"record mode {context.record.value.value} ({context.record.source})"
-        if context
-        else ("outside a pytest run with snapq, nothing is recorded")
-    )
     for verdict in failures:
-        if verdict.expected is None:
-            parts.append(
-                f"snapq: {verdict.name}= is missing, and {mode} writes nothing. Record it "
-                "by running locally (not on CI) or with --snapq-record=missing; it would be:\n"
-                + _indent(verdict.actual)
-            )
-        else:
+        if verdict.expected is not None:
             diff = difflib.unified_diff(
                 normalize(verdict.expected).splitlines(),
                 verdict.actual.splitlines(),
@@ -162,6 +151,20 @@ def failure_message(
             )
             what = "SQL differs" if verdict.name == "sql" else f"{verdict.name} differ"
             parts.append(f"snapq: the {what} from the snapshot:\n" + "\n".join(diff))
+        elif context is None:
+            parts.append(
+                f"snapq: {verdict.name}= is missing, and snapq records only inside a running "
+                "test (not at module level, in a session fixture or in another thread). "
+                "Call it from the test, or write it by hand; it would be:\n"
+                + _indent(verdict.actual)
+            )
+        else:
+            mode = f"record mode {context.record.value.value} ({context.record.source})"
+            parts.append(
+                f"snapq: {verdict.name}= is missing, and {mode} writes nothing. Record it "
+                "by running locally (not on CI) or with --snapq-record=missing; it would be:\n"
+                + _indent(verdict.actual)
+            )
     if any(verdict.expected is not None for verdict in failures):
         parts.append(ACCEPT)
     return "\n\n".join(parts)

@@ -402,3 +402,46 @@ def test_crlf_latin1_source_keeps_its_newlines_and_encoding(
     assert written.startswith(text.replace("\n", "\r\n").split("\tassert_query")[0])
     monkeypatch.setenv("CI", "true")
     assert_outcomes(runner.run(), passed=1)
+
+
+def test_ignore_covers_parameters_and_refuses_slips(runner: Runner) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        test_volatile="""
+        import uuid
+        import pytest
+        from sqlalchemy import insert, text
+        from snapq import assert_query
+        from conftest import Book
+
+        def test_random_title():
+            title = str(uuid.uuid4())
+            assert_query(
+                insert(Book).values(author_id=1, title=title).returning(Book.title),
+                ignore=["title"],
+            )
+
+        def test_a_string_is_refused():
+            with pytest.raises(TypeError, match=r"ignore=\\['title'\\], not a string"):
+                assert_query("SELECT 1 AS title", ignore="title")
+
+        def test_a_typo_is_refused():
+            with pytest.raises(ValueError, match="ignore= names titel, which is neither"):
+                assert_query("SELECT 1 AS title", ignore=["titel"])
+
+        def test_a_missing_table_is_noted():
+            assert_query(text("SELECT * FROM no_such_table"))
+        """
+    )
+    result = runner.run("--snapq-record=missing")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*snapq note: test_volatile.py:*: the statement failed with "
+            "'relation \"no_such_table\" does not exist'*pytest_snapq_setup_database*"
+        ]
+    )
+    text = source(runner, "test_volatile.py")
+    assert "(1, :title, TRUE)" in text
+    assert "│ <ignored> │" in text
+    assert_outcomes(runner.run("--snapq-record=never"), passed=4)
