@@ -11,6 +11,7 @@ from snapq._errors import (
     ServerUnreachableError,
     SetupHookError,
     SnapqError,
+    SnapshotFileError,
 )
 from snapq._queries import assert_queries
 
@@ -24,6 +25,7 @@ __all__ = [
     "ServerUnreachableError",
     "SetupHookError",
     "SnapqError",
+    "SnapshotFileError",
     "assert_queries",
     "assert_query",
 ]

@@ -88,7 +88,10 @@ def compile_execution(
     only renders its values into that template.
     """
     dialect = compiled.dialect
-    key = (type(dialect), _backslash_escapes(dialect), sent)
+    # The types too: a parameter typed by its value (text().bindparams, literal())
+    # sends the same SQL for None as for True, but renders differently.
+    types = tuple(repr(bind.type) for bind in compiled.binds.values())  # type: ignore[attr-defined]
+    key = (type(dialect), _backslash_escapes(dialect), sent, types)
     template: Any = _TEMPLATES.get(key)
     if template is None:
         dialect_class: Any = type(dialect)

@@ -105,6 +105,8 @@ PINNED_SESSION_SETTINGS = {
     "DateStyle": "ISO,YMD",
     "IntervalStyle": "postgres",
     "extra_float_digits": "1",
+    "lc_monetary": "C",
+    "lc_numeric": "C",
 }
 
 
@@ -114,6 +116,11 @@ class Setting(Generic[T]):
 
     value: T
     source: str
+
+    @property
+    def defaulted(self) -> bool:
+        """Tell whether no flag, variable or ini key gave this value."""
+        return self.source.startswith("default")
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,10 @@ def resolve_settings(
     )
 
 
+def _text(setting: Setting[str | None]) -> Setting[str]:
+    return Setting(setting.value or "", setting.source)
+
+
 SNAPSHOT_UPDATE = "--snapshot-update"
 _NOT_CI = {"", "0", "false", "no", "off"}
 
@@ -195,7 +206,10 @@ def _record_mode(
     from_flag = setting.source.startswith("--")
     if snapshot_update and not from_flag:
         return Setting(RecordMode.FAILED, SNAPSHOT_UPDATE)
-    if setting.value is None:
+    from_ini = setting.source.startswith("ini ")
+    if setting.value is None or (from_ini and ci_detected(environ)):
+        # A committed ini key must not make CI record: only the flag or the
+        # variable, given for this run, can.
         if ci_detected(environ):
             return Setting(RecordMode.NEVER, "default: CI detected")
         return Setting(RecordMode.MISSING, "default")

@@ -2,9 +2,10 @@
 
 Names are ``snapq_<run id>_template`` and ``snapq_<run id>_<worker>``; snapq never
 touches a database outside that pattern. While a process uses a run's databases it
-holds a shared advisory lock on the run's key (on the server's maintenance
-database), so another run can tell a live run from a dead one: if it can take that
-lock exclusively, the run is gone and its databases are dropped.
+holds a shared advisory lock on the run's key in the server's maintenance database
+(``postgres``, whatever database the URL names), so another run can tell a live run
+from a dead one: if it can take that lock exclusively, the run is gone and its
+databases are dropped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 # Two-key advisory locks: the first key says "snapq", the second is the run's id.
 RUN_ALIVE_LOCK = 0x736E6170
 TEMPLATE_BUILD_LOCK = 0x736E6171
+MAINTENANCE_DATABASE = "postgres"
 NAME_PATTERN = re.compile(r"snapq_([0-9a-f]{8})_[a-z0-9_]+")
 SAFE_PART = re.compile(r"[a-z0-9_]+")
 RUN_ID = re.compile(r"[0-9a-f]{8}")
@@ -47,8 +49,13 @@ def lock_key(run_id: str) -> int:
 class RunDatabases:
     """Create, copy and drop one run's databases on the server at ``admin_url``."""
 
-    def __init__(self, admin_url: str, *, run_id: str, connect_args: dict[str, Any]) -> None:
-        self.admin_url = admin_url
+    def __init__(self, server_url: str, *, run_id: str, connect_args: dict[str, Any]) -> None:
+        from sqlalchemy.engine import make_url
+
+        # Always the maintenance database, whatever database the URL names: advisory
+        # locks are per database, and every run must see every other run's locks.
+        url = make_url(server_url).set(database=MAINTENANCE_DATABASE)
+        self.admin_url = url.render_as_string(hide_password=False)
         self.run_id = run_id
         self.connect_args = connect_args
         self.template = database_name(run_id, "template")
@@ -138,6 +145,14 @@ class RunDatabases:
             engine.dispose()
             _drop(admin, building)
             raise
+        except Exception as error:  # the commit after the hooks (a deferred constraint)
+            engine.dispose()
+            _drop(admin, building)
+            msg = (
+                "committing what pytest_snapq_setup_database built failed, so no template "
+                f"database was made:\n  {type(error).__name__}: {error}"
+            )
+            raise SetupHookError(msg) from error
         engine.dispose()
         admin.exec_driver_sql(
             f"ALTER DATABASE {_quote(admin, building)} RENAME TO {_quote(admin, self.template)}"

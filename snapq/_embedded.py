@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import pwd
 import shutil
 import signal
 import stat
@@ -27,10 +26,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from snapq._binaries import PostgresInstall
 from snapq._errors import ProvisioningError, ServerStartError
 from snapq._watchdog import alive
+
+if TYPE_CHECKING:
+    import pwd
 
 SUPERUSER = "postgres"
 PORT = 5432  # only names the socket file: the socket directory is private to the run
@@ -98,17 +101,28 @@ def cache_dir() -> Path:
     configured = os.environ.get("SNAPQ_CACHE_DIR")
     if configured:
         return Path(configured)
-    if os.geteuid() == 0:
+    if is_root():
         shared = Path("/var/tmp")  # noqa: S108 - ownership and mode are checked before use
         return (shared if shared.is_dir() else Path(tempfile.gettempdir())) / "snapq-cache"
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "snapq"
 
 
+def euid() -> int | None:
+    """Return the effective user id, or None where there is none (Windows)."""
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+def is_root() -> bool:
+    return euid() == 0
+
+
 def server_user() -> pwd.struct_passwd | None:
     """Return the unprivileged user to run PostgreSQL as when running as root."""
-    if os.geteuid() != 0:
+    if not is_root():
         return None
+    import pwd
+
     for name in SERVER_USERS:
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(name)
@@ -133,7 +147,7 @@ def run_bases() -> list[Path]:
     shm = Path("/dev/shm")  # noqa: S108 - only a parent: run directories are made exclusively
     if "TMPDIR" not in os.environ and _roomy(shm):
         bases.insert(0, shm)
-    if os.geteuid() == 0:
+    if is_root():
         try:
             user = server_user()
         except ProvisioningError:
@@ -173,7 +187,7 @@ def _private_cache() -> Path:
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True, mode=0o755)
     status = cache.stat()
-    if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+    if status.st_uid != euid() or status.st_mode & 0o022:
         msg = (
             f"snapq will not use its cache directory {cache}: it is owned by uid "
             f"{status.st_uid} or writable by others, so its binaries could be replaced.\n"
@@ -227,16 +241,20 @@ def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> 
             user=user.pw_uid if user else None,
             group=user.pw_gid if user else None,
         )
+    _children[process.pid] = process
+    # Watched from the start: a run killed while the server starts leaves none behind.
+    _start_watchdog(owner_pid=owner_pid, server_pid=process.pid, run_dir=run_dir)
     try:
         _wait_until_ready(process, data_dir, log_path, install)
     except BaseException:
         _kill(process.pid)
         process.wait()
+        del _children[process.pid]
+        # Leave the run directory as it was, so that another worker can try again.
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(socket_dir, ignore_errors=True)
         raise
-    _children[process.pid] = process
-    info = ServerInfo(process.pid, str(socket_dir), str(data_dir), install.version)
-    _start_watchdog(owner_pid=owner_pid, server_pid=process.pid, run_dir=run_dir)
-    return info
+    return ServerInfo(process.pid, str(socket_dir), str(data_dir), install.version)
 
 
 def stop_server(info: ServerInfo) -> None:

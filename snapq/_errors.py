@@ -9,7 +9,8 @@ Every error names what was tried and how to fix it::
     │   ├── ServerStartError               the embedded server did not start
     │   └── ServerUnreachableError         the server at the URL refused or did not answer
     ├── SetupHookError (RuntimeError)      pytest_snapq_setup_database raised
-    └── IsolationError (RuntimeError)      a test broke its own isolation
+    ├── IsolationError (RuntimeError)      a test broke its own isolation
+    └── SnapshotFileError (ValueError)     a snapshot file is damaged or hand-edited
 """
 
 from __future__ import annotations
@@ -45,3 +46,7 @@ class SetupHookError(SnapqError, RuntimeError):
 
 class IsolationError(SnapqError, RuntimeError):
     """A test did something that would break its rollback isolation."""
+
+
+class SnapshotFileError(SnapqError, ValueError):
+    """A snapshot file that is not in snapq's format: damaged or edited by hand."""

@@ -57,7 +57,8 @@ def execute(
 
     connection = _connection_of(target)
     if isinstance(statement, str):
-        statement = text(statement)
+        # Plain SQL: every colon is SQL's own (casts, JSON, times), never a parameter.
+        statement = text(statement.replace(":", "\\:"))
     _install_listeners(connection.engine)
     capture = _Capture()
     end_savepoint = _savepoint(connection)
@@ -67,8 +68,13 @@ def execute(
         result = _read(statement, cursor_result, capture, frozenset(ignore))
     except DBAPIError as error:
         _CAPTURE.reset(token)
-        end_savepoint(False)
+        server_side = getattr(error.orig, "sqlstate", None) is not None
+        end_savepoint(not server_side)  # a client-side error: the statement did run
         result = QueryResult(error=_query_error(error))
+    except BaseException:
+        _CAPTURE.reset(token)
+        end_savepoint(False)
+        raise
     else:
         _CAPTURE.reset(token)
         end_savepoint(True)
@@ -140,7 +146,7 @@ def _query_error(error: Any) -> QueryError:
     diag = getattr(original, "diag", None)
     message = getattr(diag, "message_primary", None) or str(original).strip()
     return QueryError(
-        sqlstate=getattr(original, "sqlstate", None) or "?????",
+        sqlstate=getattr(original, "sqlstate", None) or "(client)",
         message=message,
         detail=getattr(diag, "message_detail", None),
         hint=getattr(diag, "message_hint", None),

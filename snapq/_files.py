@@ -23,17 +23,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from snapq._errors import SnapqError
+from snapq._errors import SnapshotFileError
 from snapq._recorder import display_path
 
 if TYPE_CHECKING:
     from syrupy.location import PyTestLocation
 
 MARKER = "-- snapq: "
-
-
-class SnapshotFileError(SnapqError, ValueError):
-    """A snapshot file that is not in snapq's format: damaged or edited by hand."""
 
 
 def serialize(sections: dict[str, str]) -> str:

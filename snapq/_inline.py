@@ -20,6 +20,9 @@ from dataclasses import dataclass
 
 INDENT = "    "
 BACKSLASH = "\\"
+# Characters a source file cannot hold as themselves inside a string literal: the
+# tokenizer turns \r into \n, refuses NUL, and other controls would hide in review.
+_SOURCE_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)?")
 
 
@@ -41,7 +44,8 @@ class Change:
 def normalize(text: str) -> str:
     """Return ``text`` as snapshots compare it: common indentation, blank lines at either
     end, and trailing spaces removed."""
-    lines = [line.rstrip() for line in text.splitlines()]
+    # Only newlines split: a \r or form feed inside a value is part of it.
+    lines = [line.rstrip(" \t") for line in text.split("\n")]
     while lines and not lines[0]:
         lines.pop(0)
     while lines and not lines[-1]:
@@ -133,12 +137,15 @@ def string_literal(value: str, *, indent: str, newline: str = "\n", encoding: st
     quote = '"""'
     if '"""' in text:
         quote = "'''" if "'''" not in text else '"""'
-    unencodable = not _encodable(text, encoding)
-    if quote in text or unencodable:  # escape, and no raw string
+    unwritable = not _encodable(text, encoding) or _SOURCE_UNSAFE.search(text)
+    if quote in text or unwritable:  # escape, and no raw string
         raw = False
         text = text.replace(BACKSLASH, BACKSLASH * 2)
         text = text.replace(quote, "".join(BACKSLASH + char for char in quote))
-        text = "".join(char if _encodable(char, encoding) else _escape(char) for char in text)
+        text = "".join(
+            _escape(char) if _SOURCE_UNSAFE.match(char) or not _encodable(char, encoding) else char
+            for char in text
+        )
     body = newline.join(body_indent + line if line else "" for line in text.split("\n"))
     literal = f"{'r' if raw else ''}{quote}{newline}{body}{newline}{indent}{quote}"
     if normalize(ast.literal_eval(literal.replace("\r\n", "\n"))) != normalize(value):

@@ -9,7 +9,6 @@ the database never starts PostgreSQL. A later run removes what a killed one left
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snapq._binaries import PostgresInstall
-from snapq._embedded import ServerInfo, run_bases, start_server, stop_server
+from snapq._embedded import ServerInfo, euid, run_bases, start_server, stop_server
 from snapq._watchdog import alive
 
 RUN_DIR_PREFIX = "snapq-"
@@ -83,6 +82,8 @@ class Run:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        import fcntl  # POSIX only: imported where needed, so the plugin loads anywhere
+
         with (self.run_dir / "lock").open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
@@ -97,7 +98,7 @@ def remove_stale_runs(bases: list[Path]) -> None:
     for marker in markers:
         run_dir = marker.parent
         try:
-            if run_dir.stat().st_uid != os.geteuid():
+            if run_dir.stat().st_uid != euid():
                 continue  # not ours: never signal or delete on another user's word
             owner_pid = int(json.loads(marker.read_text())["owner_pid"])
         except (OSError, ValueError, KeyError):

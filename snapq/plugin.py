@@ -123,7 +123,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     outcome = config.stash[RECORDER].apply()
     config.stash[OUTCOME] = outcome
     record = config.stash[SETTINGS_KEY].record
-    unasked = outcome.anything_written and record.source.startswith("default")
+    unasked = outcome.anything_written and record.defaulted
     if (unasked or outcome.conflicts or outcome.problems) and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -148,7 +148,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         write(f"snapq {verb} {len(outcome.files)} snapshot file(s):")
         for path in outcome.files:
             write(f"  {path}")
-    if outcome.anything_written and record.source.startswith("default"):
+    if outcome.anything_written and record.defaulted:
         write(
             "This run recorded snapshots without being asked to (record mode missing is "
             "the default), so it fails: review the new snapshots and run again.",

@@ -87,7 +87,7 @@ def literal_value(source: str, line: int, name: str) -> str:
         ("\n\n  \n    a\n      b\n    \n\n", "a\n  b"),
         ("a   \nb\t\n", "a\nb"),
         ("  a\n\n\n  b", "a\n\n\nb"),
-        ("a\r\nb\r\n", "a\nb"),
+        ("a\r\nb\r\n", "a\r\nb\r"),  # a carriage return is part of a value
         ("", ""),
         ("\n   \n\t\n", ""),
         ("\ta\n\tb", "a\nb"),

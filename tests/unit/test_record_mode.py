@@ -51,10 +51,16 @@ def test_ci_set_to_a_false_value_is_not_ci(ci: str) -> None:
 
 @pytest.mark.parametrize(
     ("given", "source"),
-    [({"flag": "all"}, FLAG), ({"env": "all"}, ENV), ({"ini": "all"}, INI)],
+    [({"flag": "all"}, FLAG), ({"env": "all"}, ENV)],
 )
-def test_an_explicit_mode_beats_ci(given: dict[str, str], source: str) -> None:
+def test_a_mode_given_for_this_run_beats_ci(given: dict[str, str], source: str) -> None:
     assert record(given, environ={"CI": "true"}) == Setting(RecordMode.ALL, source)
+
+
+def test_a_committed_ini_key_does_not_make_ci_record() -> None:
+    assert record({"ini": "missing"}, environ={"CI": "true"}) == Setting(
+        RecordMode.NEVER, "default: CI detected"
+    )
 
 
 @pytest.mark.parametrize("mode", list(RecordMode))
