@@ -191,7 +191,7 @@ def test_server_user_as_root_takes_the_first_existing_user(
         return nobody
 
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr("snapq._embedded.pwd.getpwnam", getpwnam)
+    monkeypatch.setattr("pwd.getpwnam", getpwnam)
     assert server_user() is nobody
     assert asked == ["postgres", "nobody"]
 
@@ -203,7 +203,7 @@ def test_server_user_as_root_without_candidates_names_the_fix(
         raise KeyError(name)
 
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr("snapq._embedded.pwd.getpwnam", getpwnam)
+    monkeypatch.setattr("pwd.getpwnam", getpwnam)
     with pytest.raises(ProvisioningError) as raised:
         server_user()
     message = str(raised.value)
