@@ -119,6 +119,7 @@ def _meaning(sql: str) -> list[tuple[str, str]]:
     """Return what must survive formatting: literals, names, operators, key keywords."""
     import sqlglot
     from sqlglot import TokenType
+    from sqlglot.parser import Parser
 
     tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(sql)
     meaning = []
@@ -129,6 +130,8 @@ def _meaning(sql: str) -> list[tuple[str, str]]:
         elif kind in (TokenType.VAR, TokenType.CURRENT_TIMESTAMP, TokenType.CURRENT_DATE):
             if text.lower() not in _RESPELLED:
                 meaning.append(("name", _SAME.get(text.lower(), text.lower())))
+        elif kind in Parser.TYPE_TOKENS:
+            meaning.append(("type", kind.name))  # by kind: int4 and INT are one type
         elif kind == TokenType.NUMBER:
             meaning.append(("number", text))
         elif "STRING" in kind.name:
