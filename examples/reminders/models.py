@@ -1,4 +1,4 @@
-"""The ORM model: lists of reminders, each with tags."""
+"""The ORM model: named lists of reminders."""
 
 from __future__ import annotations
 
