@@ -94,8 +94,13 @@ def runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterat
     pytester.makepyfile(record_server=RECORD_SERVER)
     runner = Runner(pytester, tmpdir)
     yield runner
-    assert wait_until(lambda: not runner.leftovers(), timeout=15), runner.leftovers()
-    shutil.rmtree(tmpdir, ignore_errors=True)
+    try:
+        assert wait_until(lambda: not runner.leftovers(), timeout=15), runner.leftovers()
+    finally:
+        # Even when the test failed: stop whatever server its runs left behind.
+        for server_file in tmpdir.glob("snapq-*/server.json"):
+            stop_server(ServerInfo.load(server_file))
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 @pytest.fixture(params=[[], ["-n", "2"]], ids=["serial", "xdist"])
