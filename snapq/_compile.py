@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,14 +79,23 @@ def compile_for_display(
 
 
 def compile_execution(
-    compiled: Compiled, parameters: Mapping[str, Any], *, sent: str
+    compiled: Compiled,
+    parameters: Mapping[str, Any],
+    *,
+    sent: str,
+    ignore: Collection[str] = (),
 ) -> CompiledSQL:
     """Compile what an execution sent: its statement with the parameters it bound.
 
     The statement is compiled once per shape (``sent``, the SQL the driver received,
     identifies it) with every parameter left for late rendering; each execution then
-    only renders its values into that template.
+    only renders its values into that template. Parameters named in ``ignore`` stay
+    placeholders and are not listed.
     """
+    if ignore:
+        parameters = {
+            name: IGNORED if name in ignore else value for name, value in parameters.items()
+        }
     dialect = compiled.dialect
     # The types too: a parameter typed by its value (text().bindparams, literal())
     # sends the same SQL for None as for True, but renders differently.

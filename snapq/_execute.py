@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from snapq._compile import IGNORED, CompiledSQL, compile_execution, compile_for_display
+from snapq._compile import CompiledSQL, compile_execution, compile_for_display
 from snapq._isolation import simple_query
 from snapq._render import Column, QueryError, QueryResult
 
@@ -157,11 +157,10 @@ def _sent_sql(
     statement: Any, capture: _Capture, connection: Connection, ignore: Collection[str]
 ) -> CompiledSQL:
     if capture.compiled is not None and capture.parameters is not None and capture.statement:
-        values = {
-            name: IGNORED if name in ignore else value for name, value in capture.parameters.items()
-        }
         try:
-            return compile_execution(capture.compiled, values, sent=capture.statement)
+            return compile_execution(
+                capture.compiled, capture.parameters, sent=capture.statement, ignore=ignore
+            )
         except Exception:  # noqa: S110 - fall back to the statement alone
             pass
     try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snapq._assert import check_ignore, default_connection
-from snapq._compile import IGNORED, CompiledSQL, compile_execution
+from snapq._compile import CompiledSQL, compile_execution
 from snapq._context import CURRENT
 from snapq._format import display_sql
 from snapq._snapshots import CallSite, call_site, check_file, check_inline, where
@@ -189,11 +189,7 @@ def _sent(statement: str, context: Any, ignore: frozenset[str]) -> CompiledSQL:
     parameter_sets = getattr(context, "compiled_parameters", None) or []
     if compiled is None or not parameter_sets:
         return CompiledSQL(statement)
-    values = {
-        name: IGNORED if name in ignore else value for name, value in parameter_sets[0].items()
-    }
     try:
-        sent = compile_execution(compiled, values, sent=statement)
+        return compile_execution(compiled, parameter_sets[0], sent=statement, ignore=ignore)
     except Exception:  # show what the driver got rather than fail the test
         return CompiledSQL(statement)
-    return sent
