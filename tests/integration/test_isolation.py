@@ -12,6 +12,7 @@ from sqlalchemy import text
 def pytest_snapq_setup_database(connection):
     connection.execute(text("CREATE TABLE notes (id serial PRIMARY KEY, body text UNIQUE)"))
     connection.execute(text("INSERT INTO notes (body) VALUES ('seed')"))
+    connection.execute(text("CREATE SEQUENCE unused"))
     connection.execute(text(
         "CREATE TABLE parents (id int PRIMARY KEY);"
         "CREATE TABLE children (parent_id int REFERENCES parents DEFERRABLE INITIALLY DEFERRED)"
@@ -51,6 +52,15 @@ def test_sequences_restart_in_every_test(runner: Runner, xdist_args: list[str]) 
             ids = [snapq_connection.execute(text(insert), {"body": f"{n}-{i}"}).scalar()
                    for i in range(n + 1)]
             assert ids == list(range(2, n + 3))
+            # a sequence never used in the template starts at 1, whatever the test did
+            assert snapq_connection.execute(text("SELECT nextval('unused')")).scalar() == 1
+            # move sequences in ways a test might: each must be set back
+            moves = [
+                "SELECT setval('notes_id_seq', 1, false)",  # same value, not called
+                "SELECT setval('unused', 1, false), setval('notes_id_seq', 1000)",
+                "SELECT setval('unused', 1, true)",  # same value as the template, called
+            ]
+            snapq_connection.execute(text(moves[n % 3]))
         """
     )
     assert_outcomes(runner.run(*xdist_args), passed=6)
@@ -150,7 +160,7 @@ def test_each_worker_has_its_own_database(runner: Runner) -> None:
             pathlib.Path(f"db-{n}.txt").write_text(name)
         """
     )
-    assert_outcomes(runner.run("-n", "2"), passed=8)
+    assert_outcomes(runner.run("-n", "2"), passed=6)
     names = {path.read_text() for path in runner.pytester.path.glob("db-*.txt")}
     assert len(names) == 2, names
 
