@@ -161,7 +161,11 @@ def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> D
             name = self._truncate_bindparam(bindparam)  # the name execution used
             if render_literal_value is NO_ARG and name in values:
                 render_literal_value = values[name]
-            if render_literal_value is None and not bindparam.expanding:
+            if (
+                render_literal_value is None
+                and not bindparam.expanding
+                and not bindparam.type.should_evaluate_none  # None is JSON's null
+            ):
                 return "NULL"
             if isinstance(bindparam.type, NullType) and render_literal_value is not NO_ARG:
                 # An untyped parameter (text() given values at execution): type it

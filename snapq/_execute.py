@@ -8,13 +8,14 @@ transaction usable after it; a statement that succeeds keeps its effects.
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from snapq._compile import CompiledSQL, compile_execution, compile_for_display
 from snapq._isolation import simple_query
-from snapq._render import Column, QueryError, QueryResult
+from snapq._render import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -185,6 +186,7 @@ def _before_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
         return
     capture.statement = statement
     capture.compiled = context.compiled
+    _load_json_null_apart(cursor)
     compiled_parameters = getattr(context, "compiled_parameters", None)
     if compiled_parameters and not executemany:
         capture.parameters = dict(compiled_parameters[0])
@@ -199,3 +201,30 @@ def _after_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
     capture.status = getattr(cursor, "statusmessage", None)
     description = cursor.description or ()
     capture.type_oids = tuple(getattr(column, "type_code", None) for column in description)
+
+
+def _load_json_null_apart(cursor: Any) -> None:
+    """Make this cursor load a json ``null`` value as JSON_NULL, not as None like NULL.
+
+    psycopg copies its adapters into each cursor on write, so the connection and the
+    test's own queries keep loading ``null`` as None.
+    """
+    adapters = getattr(cursor, "adapters", None)  # psycopg 3 only
+    if adapters is None:
+        return
+    from psycopg.pq import Format
+
+    for oid in JSON_TYPES:
+        for format_ in (Format.TEXT, Format.BINARY):
+            loader = adapters.get_loader(oid, format_)
+            if loader is not None:
+                adapters.register_loader(oid, _json_null_loader(loader))
+
+
+@functools.cache
+def _json_null_loader(loader: type[Any]) -> type[Any]:
+    def load(self: Any, data: Any) -> Any:
+        value = loader.load(self, data)
+        return JSON_NULL if value is None else value
+
+    return type(f"JsonNullApart{loader.__name__}", (loader,), {"load": load})

@@ -27,6 +27,16 @@ _ARRAY_SPECIAL = re.compile(r'[{},"\\\s]|[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+class _JsonNull:
+    """JSON's ``null`` as a whole json or jsonb value, which is not SQL's NULL."""
+
+    def __repr__(self) -> str:
+        return "JSON_NULL"
+
+
+JSON_NULL = _JsonNull()
+
+
 @dataclass(frozen=True)
 class Column:
     """A result column: its name, and PostgreSQL's type OID where known."""
@@ -121,12 +131,14 @@ def _all_numbers(values: Any) -> bool:
 def format_cell(value: Any, column: Column | None = None) -> str:
     """Format one value exactly and unambiguously.
 
-    NULL is ``NULL``; a string that could be mistaken for something else (empty,
-    'NULL', surrounding whitespace, a leading quote, control characters) is shown
-    as a Python string literal; other strings as they are.
+    NULL is ``NULL``, JSON's null ``null``; a string that could be mistaken for
+    something else (empty, 'NULL', surrounding whitespace, a leading quote, control
+    characters) is shown as a Python string literal; other strings as they are.
     """
     if value is None:
         return NULL
+    if value is JSON_NULL:
+        return "null"
     if column is not None and column.type_oid in JSON_TYPES:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return _format_value(value, top=True)
@@ -135,6 +147,8 @@ def format_cell(value: Any, column: Column | None = None) -> str:
 def _format_value(value: Any, *, top: bool) -> str:  # noqa: PLR0911 - one return per type
     if value is None:
         return NULL
+    if value is JSON_NULL:  # an element of a json[] or jsonb[]
+        return "null"
     if isinstance(value, enum.Enum):  # before str and int: a StrEnum is both
         return value.name
     if isinstance(value, str):

@@ -7,7 +7,8 @@ no connection= uses this test's snapq_connection.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, literal, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from syrupy.assertion import SnapshotAssertion
 
 from snapq import assert_query
@@ -80,6 +81,47 @@ def test_json_arrays_bytes_and_uuids() -> None:
             (1 row)
         """,
     )
+
+
+def test_json_null_is_not_sql_null(snapq_connection: Connection) -> None:
+    assert_query(
+        "SELECT 'null'::jsonb AS json_null, NULL::jsonb AS sql_null, 'null'::json AS json,"
+        " ARRAY['null'::jsonb, NULL] AS elements",
+        sql="""
+            SELECT
+              CAST('null' AS JSONB) AS json_null,
+              CAST(NULL AS JSONB) AS sql_null,
+              CAST('null' AS JSON) AS json,
+              ARRAY[CAST('null' AS JSONB), NULL] AS elements
+        """,
+        results="""
+            ┌─────────────┬────────────┬────────┬─────────────┐
+            │ json_null   │ sql_null   │ json   │ elements    │
+            ├─────────────┼────────────┼────────┼─────────────┤
+            │ null        │ NULL       │ null   │ {null,NULL} │
+            └─────────────┴────────────┴────────┴─────────────┘
+            (1 row)
+        """,
+    )
+    # A JSON column typed in SQLAlchemy binds None as JSON's null, and loads it back.
+    assert_query(
+        select(literal(None, JSONB).label("typed")),
+        sql="""
+            SELECT
+              :param_1 AS typed
+            -- param_1 = None
+        """,
+        results="""
+            ┌─────────┐
+            │ typed   │
+            ├─────────┤
+            │ null    │
+            └─────────┘
+            (1 row)
+        """,
+    )
+    # Only assert_query's own cursor loads null apart: the test's queries get None.
+    assert snapq_connection.execute(text("SELECT 'null'::jsonb")).scalar() is None
 
 
 def test_dates_times_and_intervals() -> None:

@@ -13,6 +13,7 @@ import pytest
 from wcwidth import wcswidth
 
 from snapq._render import (
+    JSON_NULL,
     Column,
     QueryError,
     QueryResult,
@@ -210,6 +211,11 @@ def test_json_columns_are_compact_json_with_non_ascii_kept(
 
 def test_sql_null_in_a_json_column_is_null() -> None:
     assert format_cell(None, JSONB) == "NULL"
+
+
+def test_json_null_is_written_as_json_whole_or_in_an_array() -> None:
+    assert format_cell(JSON_NULL, JSONB) == "null"
+    assert format_cell([JSON_NULL, None]) == "{null,NULL}"
 
 
 def test_a_list_outside_a_json_column_is_a_postgresql_array_not_json() -> None:
