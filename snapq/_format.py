@@ -59,7 +59,7 @@ def pretty_sql(sql: str) -> Formatted:
         expression = expressions[0]
         if type(expression).__name__ not in allowed:
             return Formatted(sql.strip(), "sqlglot misread the statement; shown as compiled")
-        expression = expression.transform(_keep_named_placeholder)
+        expression = expression.transform(_keep_postgresql_spelling)
         text = expression.sql(dialect="postgres", pretty=True, unsupported_level=ErrorLevel.RAISE)
         same = _meaning(sql) == _meaning(text)
     except (SqlglotError, ValueError, RecursionError) as error:
@@ -70,12 +70,16 @@ def pretty_sql(sql: str) -> Formatted:
     return Formatted(text)
 
 
-def _keep_named_placeholder(node: Any) -> Any:
-    """Keep ``:name`` placeholders as written (sqlglot would print ``%(name)s``)."""
+def _keep_postgresql_spelling(node: Any) -> Any:
+    """Keep what sqlglot would respell wrongly: ``:name`` placeholders (it would print
+    ``%(name)s``) and a bare ``CURRENT_TIME`` (it would print ``CURRENT_TIME()``,
+    which PostgreSQL rejects)."""
     from sqlglot import exp
 
     if isinstance(node, exp.Placeholder) and node.name and node.name != "?":
         return exp.var(f":{node.name}")
+    if isinstance(node, exp.CurrentTime) and node.this is None:
+        return exp.var("CURRENT_TIME")
     return node
 
 

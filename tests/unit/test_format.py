@@ -168,6 +168,7 @@ def test_known_respellings_are_equivalent_in_postgresql(sql: str, respelled: str
         ("select 'day', 'now()', 'x::int'", "'day',\n  'now()',\n  'x::int'"),
         ("select a from t where b = 'Mixed Case'", "b = 'Mixed Case'"),
         ('select "MixedCase" from "Table"', 'SELECT\n  "MixedCase"\nFROM "Table"'),
+        ("select current_time, current_time(0)", "CURRENT_TIME,\n  CURRENT_TIME(0)"),
     ],
 )
 def test_what_changes_meaning_is_kept(sql: str, kept: str) -> None:
