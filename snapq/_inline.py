@@ -94,11 +94,13 @@ def rewrite(source: str, changes: Iterable[Change], *, encoding: str = "utf-8") 
         tree = ast.parse(source)
     except SyntaxError as error:
         raise RewriteError(f"the file does not parse ({error.msg}, line {error.lineno})") from None
-    calls = {
-        (node.lineno, _column(lines, node.lineno, node.col_offset)): node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-    }
+    # Calls that start together (partial(assert_query)(stmt)) are an outer call whose
+    # callee is the inner one's result: the outer one made the call. ast.walk visits it
+    # first.
+    calls: dict[tuple[int, int], ast.Call] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            calls.setdefault((node.lineno, _column(lines, node.lineno, node.col_offset)), node)
     by_call: dict[tuple[int, int], dict[str, Change]] = {}
     for change in changes:
         by_call.setdefault((change.line, change.column), {})[change.name] = change

@@ -376,11 +376,6 @@ def test_insertion_after_a_parenthesized_argument() -> None:
     assert literal_value(HEAD + call + TAIL, LINE, "sql") == "\n            SELECT 1\n        "
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="snapq/_inline.py:81-85 keys calls by start position; an inner call starting at "
-    "the same place (partial(...)(stmt)) replaces the outer one, which gets no edit",
-)
 def test_insertion_into_the_outer_of_two_calls_that_start_together() -> None:
     call = rewrite_call("    partial(assert_query, connection=c)(stmt)\n", sql("SELECT 1"))
     tree = ast.parse(HEAD + call + TAIL)
