@@ -46,7 +46,7 @@ def test_sequences_restart_in_every_test(runner: Runner, xdist_args: list[str]) 
         import pytest
         from sqlalchemy import text
 
-        @pytest.mark.parametrize("n", range(6))
+        @pytest.mark.parametrize("n", range(8))
         def test_next_id(snapq_connection, n):
             insert = "INSERT INTO notes (body) VALUES (:body) RETURNING id"
             ids = [snapq_connection.execute(text(insert), {"body": f"{n}-{i}"}).scalar()
@@ -56,14 +56,17 @@ def test_sequences_restart_in_every_test(runner: Runner, xdist_args: list[str]) 
             assert snapq_connection.execute(text("SELECT nextval('unused')")).scalar() == 1
             # move sequences in ways a test might: each must be set back
             moves = [
-                "SELECT setval('notes_id_seq', 1, false)",  # same value, not called
-                "SELECT setval('unused', 1, false), setval('notes_id_seq', 1000)",
-                "SELECT setval('unused', 1, true)",  # same value as the template, called
+                ["SELECT setval('notes_id_seq', 1, false)"],  # same value, not called
+                ["SELECT setval('unused', 1, false)", "SELECT setval('notes_id_seq', 1000)"],
+                ["SELECT setval('unused', 1, true)"],  # same value as the template, called
+                # snapq's prepared reset disappears too
+                ["DEALLOCATE ALL", "SELECT setval('notes_id_seq', 1000)"],
             ]
-            snapq_connection.execute(text(moves[n % 3]))
+            for move in moves[n % 4]:
+                snapq_connection.execute(text(move))
         """
     )
-    assert_outcomes(runner.run(*xdist_args), passed=6)
+    assert_outcomes(runner.run(*xdist_args), passed=8)
 
 
 def test_session_commits_and_rollbacks_stay_inside_the_test(runner: Runner) -> None:
@@ -160,7 +163,7 @@ def test_each_worker_has_its_own_database(runner: Runner) -> None:
             pathlib.Path(f"db-{n}.txt").write_text(name)
         """
     )
-    assert_outcomes(runner.run("-n", "2"), passed=6)
+    assert_outcomes(runner.run("-n", "2"), passed=8)
     names = {path.read_text() for path in runner.pytester.path.glob("db-*.txt")}
     assert len(names) == 2, names
 
