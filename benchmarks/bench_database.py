@@ -33,6 +33,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy
+from machine import machine  # benchmarks/machine.py
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
@@ -74,14 +75,6 @@ def provisioned() -> Iterator[tuple[Provisioner, str]]:
 
 
 def header(url: str, connect_args: dict[str, Any]) -> None:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
-    )
     engine = create_engine(url, connect_args=connect_args)
     try:
         with engine.connect() as connection:
@@ -89,7 +82,7 @@ def header(url: str, connect_args: dict[str, Any]) -> None:
     finally:
         engine.dispose()
     print(f"date:        {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC")
-    print(f"machine:     {os.cpu_count()} CPUs, {cpu}, {platform.system()} {platform.release()}")
+    print(f"machine:     {machine()}")
     print(f"load:        {' '.join(f'{load:.2f}' for load in os.getloadavg())} (1/5/15 min)")
     print(f"postgresql:  {server}")
     print(f"python:      {platform.python_version()}")
