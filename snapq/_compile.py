@@ -2,15 +2,18 @@
 
 Display SQL shows what was sent: the statement is compiled with the values that
 reached the cursor (so Python-side column defaults added at execution appear), as
-literals where SQLAlchemy can render them; where it cannot (a JSONB dict, a custom
-type) a placeholder stays and the value is listed after the statement. It uses the
-``named`` paramstyle, since with ``pyformat`` every ``%`` would come out doubled.
+literals. SQLAlchemy writes most; snapq writes JSON (which it cannot), bytes (which
+it writes as text, wrongly) and strings of types it has no literal for (INET...)
+as casts of strings. Any other value (a range, an array of JSON, a custom type)
+stays a placeholder and is listed after the statement. It uses the ``named``
+paramstyle, since with ``pyformat`` every ``%`` would come out doubled.
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -149,7 +152,7 @@ def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> D
     from sqlalchemy import bindparam as make_bindparam
     from sqlalchemy import literal
     from sqlalchemy.sql.base import NO_ARG
-    from sqlalchemy.types import NullType
+    from sqlalchemy.types import JSON, LargeBinary, NullType, String
 
     base_compiler: Any = dialect_class.statement_compiler
 
@@ -161,31 +164,46 @@ def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> D
             name = self._truncate_bindparam(bindparam)  # the name execution used
             if render_literal_value is NO_ARG and name in values:
                 render_literal_value = values[name]
-            if (
-                render_literal_value is None
-                and not bindparam.expanding
-                and not bindparam.type.should_evaluate_none  # None is JSON's null
-            ):
-                return "NULL"
+            given = render_literal_value is not NO_ARG or not bindparam.required
+            value = render_literal_value if render_literal_value is not NO_ARG else bindparam.value
             if isinstance(bindparam.type, NullType) and render_literal_value is not NO_ARG:
                 # An untyped parameter (text() given values at execution): type it
                 # by its value, as the driver would.
-                value_type = literal(render_literal_value).type
-                bindparam = make_bindparam(name, render_literal_value, type_=value_type)
+                bindparam = make_bindparam(name, value, type_=literal(value).type)
             try:
+                if given and not bindparam.expanding:
+                    own = self._own_literal(bindparam.type, value)
+                    if own is not None:
+                        return own
                 return str(
                     super().render_literal_bindparam(
                         bindparam, render_literal_value=render_literal_value, **kw
                     )
                 )
             except Exception:
-                value = (
-                    bindparam.effective_value
-                    if render_literal_value is NO_ARG
-                    else render_literal_value
-                )
+                if given and isinstance(value, str) and not bindparam.expanding:
+                    # PostgreSQL reads the type from text, as it does the driver's
+                    # (INET, TSVECTOR...: types SQLAlchemy has no literal for)
+                    return self._cast(value, bindparam.type)
                 _UNRENDERED.get({})[name] = value
                 return f":{name}"
+
+        def _own_literal(self, type_: Any, value: Any) -> str | None:
+            """Write what SQLAlchemy would write wrongly or not at all, as psycopg sends
+            it: JSON (serialized by json.dumps) and bytes (in hex)."""
+            if isinstance(type_, JSON):
+                if value is type_.NULL or (value is None and type_.none_as_null):
+                    return "NULL"
+                return self._cast(json.dumps(value), type_)  # None is JSON's null
+            if value is None:
+                return "NULL"
+            if isinstance(type_, LargeBinary) and isinstance(value, bytes | bytearray | memoryview):
+                return self._cast("\\x" + bytes(value).hex(), type_)
+            return None
+
+        def _cast(self, text: str, type_: Any) -> str:
+            type_name = self.dialect.type_compiler_instance.process(type_)
+            return f"CAST({self.render_literal_value(text, String())} AS {type_name})"
 
     dialect = dialect_class(paramstyle="named")  # type: ignore[call-arg]
     dialect.statement_compiler = DisplayCompiler

@@ -352,7 +352,8 @@ def test_unrenderable_values_unparseable_sql_and_ignored_columns(runner: Runner)
     runner.pytester.makeconftest(SCHEMA)
     runner.pytester.makepyfile(
         test_odd="""
-        from sqlalchemy import insert, select, text
+        from sqlalchemy import insert, literal, select, text
+        from sqlalchemy.dialects.postgresql import INT4RANGE, Range
         from snapq import assert_query
         from conftest import Book
 
@@ -364,6 +365,9 @@ def test_unrenderable_values_unparseable_sql_and_ignored_columns(runner: Runner)
                 ignore=["id"],
             )
 
+        def test_unrenderable():
+            assert_query(select(literal(Range(1, 5), INT4RANGE).label("span")))
+
         def test_unparseable():
             assert_query(text("SELECT @ -5 AS absolute"))
         """
@@ -374,8 +378,9 @@ def test_unrenderable_values_unparseable_sql_and_ignored_columns(runner: Runner)
         ["*snapq note: test_odd.py:*: SQL sqlglot could not parse it*(*::test_unparseable)"]
     )
     text = source(runner, "test_odd.py")
-    assert "(1, 'Earthsea', TRUE, :extra)" in text
-    assert "-- extra = {'tags': ['sea']}" in text
+    assert """(1, 'Earthsea', TRUE, CAST('{"tags": ["sea"]}' AS JSONB))""" in text
+    assert ":param_1 AS span\n            -- param_1 = Range(lower=1, upper=5, " in text
+    assert "│ [1,5)  │" in text
     assert '│ <ignored> │ {"tags":["sea"]} │' in text
     assert "SELECT @ -5 AS absolute" in text
 

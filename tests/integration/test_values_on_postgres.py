@@ -7,11 +7,12 @@ no connection= uses this test's snapq_connection.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Connection, literal, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Connection, LargeBinary, literal, select, text
+from sqlalchemy.dialects.postgresql import INET, JSON, JSONB
 from syrupy.assertion import SnapshotAssertion
 
 from snapq import assert_query
+from snapq._compile import compile_for_display
 
 
 def test_nulls_and_strings_that_look_like_them() -> None:
@@ -103,25 +104,43 @@ def test_json_null_is_not_sql_null(snapq_connection: Connection) -> None:
             (1 row)
         """,
     )
-    # A JSON column typed in SQLAlchemy binds None as JSON's null, and loads it back.
+    # JSON typed in SQLAlchemy: None is JSON's null; values are shown as psycopg sends them.
+    document = {"name": "é", "tags": [1, None]}
     assert_query(
-        select(literal(None, JSONB).label("typed")),
-        sql="""
+        select(literal(None, JSONB).label("typed"), literal(document, JSONB).label("doc")),
+        sql=r"""
             SELECT
-              :param_1 AS typed
-            -- param_1 = None
+              CAST('null' AS JSONB) AS typed,
+              CAST('{"name": "\u00e9", "tags": [1, null]}' AS JSONB) AS doc
         """,
         results="""
-            ┌─────────┐
-            │ typed   │
-            ├─────────┤
-            │ null    │
-            └─────────┘
+            ┌─────────┬──────────────────────────────┐
+            │ typed   │ doc                          │
+            ├─────────┼──────────────────────────────┤
+            │ null    │ {"name":"é","tags":[1,null]} │
+            └─────────┴──────────────────────────────┘
             (1 row)
         """,
     )
     # Only assert_query's own cursor loads null apart: the test's queries get None.
     assert snapq_connection.execute(text("SELECT 'null'::jsonb")).scalar() is None
+
+
+def test_values_sqlalchemy_cannot_write_are_shown_as_sql_that_means_them(
+    snapq_connection: Connection,
+) -> None:
+    statement = select(
+        literal(b"\x00\\'\xff", LargeBinary).label("raw"),
+        literal("10.0.0.0/8", INET).label("net"),
+        literal({"a": "it's é", "b": [None]}, JSONB).label("doc"),
+        literal(None, JSON).label("json_null"),
+    )
+    shown = compile_for_display(statement, dialect=snapq_connection.dialect).sql
+    assert ":" not in shown.replace('": ', ""), shown  # every value written as a literal
+    from_shown = snapq_connection.exec_driver_sql(shown).one()
+    from_sent = snapq_connection.execute(statement).one()
+    # as str: SQLAlchemy's INET loads as text, the untyped column as IPv4Interface
+    assert list(map(str, from_shown)) == list(map(str, from_sent))
 
 
 def test_dates_times_and_intervals() -> None:

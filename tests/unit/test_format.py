@@ -3,10 +3,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from sqlalchemy import column, select, table, text
+from sqlalchemy import LargeBinary, column, insert, literal, select, table, text
 from sqlalchemy.dialects import postgresql
 
-from snapq._compile import compile_for_display
+from snapq._compile import IGNORED, CompiledSQL, compile_for_display
 from snapq._format import Formatted, pretty_sql
 
 
@@ -135,6 +135,57 @@ def test_display_sql_from_sqlalchemy_keeps_percent_signs_single() -> None:
           items.name LIKE '50%' AND items.name <> '%'
         """
     )
+
+
+DOCS = table(
+    "docs",
+    column("doc", postgresql.JSONB),
+    column("raw", postgresql.JSON),
+    column("opt", postgresql.JSONB(none_as_null=True)),
+)
+
+
+def test_json_values_are_strings_cast_to_their_type_as_psycopg_sends_them() -> None:
+    statement = insert(DOCS).values(doc={"a": "it's é", "b": [1, None]}, raw=None, opt=None)
+    compiled = compile_for_display(statement, dialect=postgresql.psycopg.dialect())
+    assert compiled == CompiledSQL(
+        "INSERT INTO docs (doc, raw, opt) VALUES ("
+        """CAST('{"a": "it''s \\u00e9", "b": [1, null]}' AS JSONB), """  # json.dumps
+        "CAST('null' AS JSON), "  # None is JSON's null, unless none_as_null
+        "NULL)"
+    )
+
+
+def test_sql_null_and_ignored_json_values() -> None:
+    statement = insert(DOCS).values(doc=postgresql.JSONB.NULL)
+    assert compile_for_display(statement, dialect=postgresql.psycopg.dialect()).sql == (
+        "INSERT INTO docs (doc) VALUES (NULL)"
+    )
+    ignored = compile_for_display(
+        insert(DOCS),
+        dialect=postgresql.psycopg.dialect(),
+        values={"doc": IGNORED},
+        column_keys=["doc"],
+    )
+    assert ignored.sql == "INSERT INTO docs (doc) VALUES (:doc)"
+
+
+@pytest.mark.parametrize(
+    ("value", "type_", "shown"),
+    [
+        (b"\x00\\'", LargeBinary(), r"CAST('\x005c27' AS BYTEA)"),  # hex, as psycopg sends
+        (b"abc", postgresql.BYTEA(), r"CAST('\x616263' AS BYTEA)"),
+        ("10.0.0.0/8", postgresql.INET(), "CAST('10.0.0.0/8' AS INET)"),  # no SQLAlchemy literal
+        ("fat & 'cat'", postgresql.TSQUERY(), "CAST('fat & ''cat''' AS TSQUERY)"),
+        (None, postgresql.INET(), "NULL"),
+    ],
+)
+def test_values_sqlalchemy_writes_wrongly_or_not_at_all(
+    value: object, type_: object, shown: str
+) -> None:
+    statement = select(literal(value, type_))
+    compiled = compile_for_display(statement, dialect=postgresql.psycopg.dialect())
+    assert compiled == CompiledSQL(f"SELECT {shown} AS anon_1")
 
 
 def test_text_statements_with_percent_signs_keep_them_single() -> None:
