@@ -2,8 +2,9 @@
 
 Per test: check out a connection, BEGIN, put sequences back to their template
 values (sequences ignore ROLLBACK), run the test, check deferred constraints (which
-would otherwise never be checked, as nothing commits), ROLLBACK. That costs two
-round trips to the server besides the test's own statements.
+would otherwise never be checked, as nothing commits), ROLLBACK, and check that the
+test did not commit the transaction itself. That costs two round trips to the
+server besides the test's own statements.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ TEST_CONNECTION = "snapq_test_connection"  # key in Connection.info
 # Key in the DBAPI connection's info (kept while that connection lives): the names
 # of the statements prepared on it.
 PREPARED = "snapq_prepared"
+# Assigns the test's transaction an id, so its end can tell if the test committed it.
+_TRANSACTION_ID = "SELECT pg_catalog.txid_current()"
 
 _SEQUENCES = """
 SELECT format('%I.%I', schemaname, sequencename),
@@ -75,26 +78,29 @@ class Baseline:
         digest = hashlib.sha256(str(self.restore_sql).encode()).hexdigest()
         return f"snapq_sequences_{digest[:16]}"
 
-    def restore(self, connection: Connection) -> None:
-        """Begin the transaction and put every moved sequence back: one round trip.
+    def begin(self, connection: Connection) -> str:
+        """Begin the test's transaction and put every moved sequence back: one round
+        trip. Return the transaction's id.
 
         The reset is prepared once per connection: planning it again in every test
         would cost more than running it (about 0.1 ms for 10 sequences).
         """
-        if self.restore_sql is None:
-            return
         import psycopg
 
+        driver = _driver(connection)
+        if self.restore_sql is None:
+            return str(simple_query(driver, f"BEGIN; {_TRANSACTION_ID}"))
         name = self._statement_name
         prepare = f"PREPARE {name} AS {self.restore_sql}; "
         prepared = connection.connection.info.setdefault(PREPARED, set())
-        driver = _driver(connection)
+        begin = f"BEGIN; EXECUTE {name}; {_TRANSACTION_ID}"
         try:
-            simple_query(driver, f"{'' if name in prepared else prepare}BEGIN; EXECUTE {name}")
+            xid = simple_query(driver, begin if name in prepared else prepare + begin)
         except psycopg.errors.InvalidSqlStatementName:
             # The statement is gone: the test before ran DISCARD ALL or DEALLOCATE.
-            simple_query(driver, f"ROLLBACK; {prepare}BEGIN; EXECUTE {name}")
+            xid = simple_query(driver, f"ROLLBACK; {prepare}{begin}")
         prepared.add(name)
+        return str(xid)
 
 
 def refuse_commit(connection: Connection) -> None:
@@ -139,44 +145,61 @@ def isolated_connection(engine: Engine, baseline: Baseline) -> Iterator[Connecti
         connection.info[TEST_CONNECTION] = True
         transaction = connection.begin()
         try:
-            baseline.restore(connection)
+            xid = baseline.begin(connection)
             yield connection
-            check_constraints_and_roll_back(connection)
+            roll_back_test(connection, xid)
         finally:
             connection.info.pop(TEST_CONNECTION, None)
-            # After check_constraints_and_roll_back, this reaches no server: psycopg
-            # skips ROLLBACK outside a transaction.
+            # After roll_back_test, this reaches no server: psycopg skips ROLLBACK
+            # outside a transaction.
             if transaction.is_active:
                 transaction.rollback()
             else:
                 connection.rollback()
 
 
-def check_constraints_and_roll_back(connection: Connection) -> None:
-    """Check deferred constraints, as a commit would, then roll back: one round trip.
+def roll_back_test(connection: Connection, xid: str) -> None:
+    """Check deferred constraints, as a commit would, roll back, and make sure the
+    test did not commit transaction ``xid`` itself: one round trip.
 
-    Raises ``IsolationError`` if a deferred constraint is violated.
+    Raises ``IsolationError`` if a deferred constraint is violated, or if the test
+    committed (a ``COMMIT`` statement, or commit() on the DBAPI connection, which
+    SQLAlchemy's commit event does not see).
     """
     import psycopg
 
     if connection.closed or connection.invalidated:
         return
     driver = _driver(connection)
-    if driver.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
-        return  # nothing ran, or the transaction already failed
-    try:
-        simple_query(driver, "SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK")
-    except psycopg.Error as error:
-        driver.rollback()
+    status = f"SELECT pg_catalog.txid_status({int(xid)})"
+    match driver.info.transaction_status:
+        case psycopg.pq.TransactionStatus.INTRANS:
+            try:
+                outcome = simple_query(driver, f"SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK; {status}")
+            except psycopg.Error as error:
+                driver.rollback()
+                msg = (
+                    "a deferred constraint is violated at the end of the test, so this data "
+                    f"could never be committed:\n  {str(error).strip()}"
+                )
+                raise IsolationError(msg) from None
+        case psycopg.pq.TransactionStatus.INERROR:
+            outcome = simple_query(driver, f"ROLLBACK; {status}")
+        case _:
+            outcome = simple_query(driver, status)
+    if outcome == "committed":
         msg = (
-            "a deferred constraint is violated at the end of the test, so this data could "
-            f"never be committed:\n  {str(error).strip()}"
+            "the test committed snapq_connection's transaction (a COMMIT statement, or "
+            "commit() on the DBAPI connection), so what it wrote before stays in this "
+            "worker's database and later tests may see it. Commit inside the test with "
+            "connection.begin_nested() or the snapq_session fixture."
         )
-        raise IsolationError(msg) from None
+        raise IsolationError(msg)
 
 
-def simple_query(driver: psycopg.Connection[Any], sql: str) -> None:
-    """Send statements in one simple-protocol message, in one round trip.
+def simple_query(driver: psycopg.Connection[Any], sql: str) -> str | None:
+    """Send statements in one simple-protocol message, in one round trip; return the
+    first value the last one returned, as text.
 
     Through libpq directly: psycopg's own execute would send its implicit BEGIN
     separately. psycopg reads the transaction status from libpq, so it sees the
@@ -185,9 +208,13 @@ def simple_query(driver: psycopg.Connection[Any], sql: str) -> None:
     import psycopg
 
     result = driver.pgconn.exec_(sql.encode())
+    if result.status == psycopg.pq.ExecStatus.TUPLES_OK and result.ntuples:
+        value = result.get_value(0, 0)
+        return None if value is None else bytes(value).decode()
     if result.status not in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK):
         message = result.error_message.decode(errors="replace").strip()
         raise _error_class(result.error_field(psycopg.pq.DiagnosticField.SQLSTATE))(message)
+    return None
 
 
 def _error_class(sqlstate: bytes | None) -> type[psycopg.Error]:

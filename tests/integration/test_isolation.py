@@ -123,6 +123,50 @@ def test_committing_the_test_connection_is_refused(runner: Runner) -> None:
     assert_outcomes(runner.run("-p", "no:randomly"), passed=3)
 
 
+@pytest.mark.parametrize(
+    "commit",
+    [
+        'snapq_connection.execute(text("COMMIT"))',
+        'snapq_connection.exec_driver_sql("COMMIT")',
+        "snapq_connection.connection.dbapi_connection.commit()",
+    ],
+)
+def test_a_commit_snapq_cannot_refuse_fails_the_test(runner: Runner, commit: str) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        f"""
+        from sqlalchemy import text
+
+        def test_commit(snapq_connection):
+            snapq_connection.execute(text("INSERT INTO notes (body) VALUES ('leaks')"))
+            {commit}
+        """
+    )
+    result = runner.run()
+    assert_outcomes(result, passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_commit*", "*IsolationError: the test committed*"]
+    )
+
+
+def test_rolling_back_inside_the_test_is_fine(runner: Runner) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        """
+        from sqlalchemy import text
+
+        def test_roll_back(snapq_connection):
+            snapq_connection.execute(text("INSERT INTO notes (body) VALUES ('undone')"))
+            snapq_connection.rollback()
+            snapq_connection.execute(text("INSERT INTO notes (body) VALUES ('kept')"))
+
+        def test_after(snapq_connection):
+            assert snapq_connection.execute(text("SELECT count(*) FROM notes")).scalar() == 1
+        """
+    )
+    assert_outcomes(runner.run("-p", "no:randomly"), passed=2)
+
+
 def test_broken_deferred_constraint_fails_the_test(runner: Runner) -> None:
     runner.pytester.makeconftest(SCHEMA)
     runner.pytester.makepyfile(
@@ -169,6 +213,6 @@ def test_each_worker_has_its_own_database(runner: Runner) -> None:
 
 
 @pytest.mark.parametrize("fixture", ["snapq_connection", "snapq_session"])
-def test_a_test_without_statements_costs_nothing_and_passes(runner: Runner, fixture: str) -> None:
+def test_a_test_without_statements_passes(runner: Runner, fixture: str) -> None:
     runner.pytester.makepyfile(f"def test_idle({fixture}):\n    pass\n")
     assert_outcomes(runner.run(), passed=1)
