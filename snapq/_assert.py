@@ -66,11 +66,14 @@ def assert_query(
         raise ValueError(msg)
     error = execution.result.error
     if error is not None and error.sqlstate in MISSING_SCHEMA and context is not None:
-        context.note(
-            f"{where(frame)}: the statement failed with {error.message!r}; that is its "
-            "recorded result. If the schema is missing, build it in "
-            "pytest_snapq_setup_database."
-        )
+        if context.builds_schema():
+            advice = "if the schema lacks it, build it in pytest_snapq_setup_database"
+        else:
+            advice = (
+                "no pytest_snapq_setup_database hook is implemented, so the database "
+                "starts empty: build the schema there (see the docs' Database page)"
+            )
+        context.note(f"{where(frame)}: the statement failed with {error.message!r}; {advice}")
     shown = display_sql(execution.sent)
     if shown.problem and context is not None:
         context.note(f"{where(frame)}: SQL {shown.problem}")

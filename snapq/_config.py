@@ -261,6 +261,8 @@ def normalize_url(url: str, source: str) -> str:
             "expected e.g. postgresql+psycopg://user:password@localhost:5432/postgres"
         )
         raise ConfigError(msg) from None
+    if parsed.drivername == "postgres":  # libpq's other scheme, as in many DATABASE_URLs
+        parsed = parsed.set(drivername="postgresql")
     if parsed.get_backend_name() != "postgresql":
         msg = f"{source}: snapq needs a PostgreSQL server, not {parsed.get_backend_name()!r}"
         raise ConfigError(msg)

@@ -35,6 +35,9 @@ class TestContext(Protocol):
     def note(self, message: str) -> None:
         """Keep a non-fatal problem for the terminal summary."""
 
+    def builds_schema(self) -> bool:
+        """Return whether a ``pytest_snapq_setup_database`` hook is implemented."""
+
 
 CURRENT: contextvars.ContextVar[TestContext | None] = contextvars.ContextVar(
     "snapq_current_test", default=None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from snapq._compile import CompiledSQL, compile_execution, compile_for_display
+from snapq._errors import IsolationError
 from snapq._isolation import simple_query
 from snapq._render import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
 
@@ -99,6 +100,12 @@ def _savepoint(connection: Connection) -> Callable[[bool], None]:
             simple_query(driver, f"{begin}SAVEPOINT {SAVEPOINT}")
 
             def end(success: bool) -> None:
+                if driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    msg = (
+                        "the statement ended the test's transaction (a COMMIT or ROLLBACK): "
+                        "assert_query runs statements inside it, so it cannot assert these"
+                    )
+                    raise IsolationError(msg)
                 if success:
                     simple_query(driver, f"RELEASE SAVEPOINT {SAVEPOINT}")
                 else:

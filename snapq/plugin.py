@@ -197,6 +197,9 @@ class _PytestTestContext:
     def note(self, message: str) -> None:
         self._request.config.stash[NOTES].append(f"{message} ({self.nodeid})")
 
+    def builds_schema(self) -> bool:
+        return bool(self._request.config.hook.pytest_snapq_setup_database.get_hookimpls())
+
 
 @pytest.fixture(autouse=True)
 def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:

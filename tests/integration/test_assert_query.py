@@ -450,3 +450,28 @@ def test_ignore_covers_parameters_and_refuses_slips(runner: Runner) -> None:
     assert "(1, :title, TRUE)" in text
     assert "│ <ignored> │" in text
     assert_outcomes(runner.run("--snapq-record=never"), passed=4)
+
+
+@pytest.mark.parametrize("hook", [False, True])
+def test_a_missing_table_gets_a_note_on_where_the_schema_is_built(
+    runner: Runner, hook: bool
+) -> None:
+    if hook:
+        runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        """
+        from snapq import assert_query
+
+        def test_query():
+            assert_query("SELECT title FROM nowhere")
+        """
+    )
+    result = runner.run("--snapq-record=missing")
+    advice = (
+        "if the schema lacks it, build it in pytest_snapq_setup_database (*)"
+        if hook
+        else "no pytest_snapq_setup_database hook is implemented, so the database starts empty*"
+    )
+    result.stdout.fnmatch_lines(
+        [f"snapq note: test_*.py:4: the statement failed with *nowhere* does not exist'; {advice}"]
+    )

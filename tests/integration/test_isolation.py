@@ -149,6 +149,21 @@ def test_a_commit_snapq_cannot_refuse_fails_the_test(runner: Runner, commit: str
     )
 
 
+def test_assert_query_refuses_to_end_the_test_transaction(runner: Runner) -> None:
+    runner.pytester.makeconftest(SCHEMA)
+    runner.pytester.makepyfile(
+        """
+        from snapq import assert_query
+
+        def test_roll_back():
+            assert_query("ROLLBACK")
+        """
+    )
+    result = runner.run()
+    assert_outcomes(result, failed=1)
+    result.stdout.fnmatch_lines(["*IsolationError: the statement ended the test's transaction*"])
+
+
 def test_rolling_back_inside_the_test_is_fine(runner: Runner) -> None:
     runner.pytester.makeconftest(SCHEMA)
     runner.pytester.makepyfile(

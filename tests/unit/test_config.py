@@ -139,8 +139,9 @@ def test_normalize_url_uses_psycopg_and_keeps_the_password(url: str, expected: s
     assert normalize_url(url, "SNAPQ_URL") == expected
 
 
-def test_resolved_url_is_normalised_and_keeps_its_source() -> None:
-    settings = resolve(ini={"snapq_url": "postgresql://u:p@localhost/postgres"})
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])  # libpq accepts both
+def test_resolved_url_is_normalised_and_keeps_its_source(scheme: str) -> None:
+    settings = resolve(ini={"snapq_url": f"{scheme}://u:p@localhost/postgres"})
     assert settings.url.value == "postgresql+psycopg://u:p@localhost/postgres"
     assert settings.url.source == "ini snapq_url"
 
