@@ -141,7 +141,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     write = terminalreporter.write_line
     verb = "wrote" if record.value is RecordMode.MISSING else "updated"
     if outcome.written:
-        write(f"snapq {verb} {outcome.total_written} inline snapshot(s):")
+        write(f"snapq {verb} {outcome.total_written} inline snapshot(s) (sql= and results= apart):")
         for path, count in outcome.written.items():
             write(f"  {path}: {count}")
     if outcome.files:
@@ -154,8 +154,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "the default), so it fails: review the new snapshots and run again.",
             red=True,
         )
-    for problem in outcome.problems + outcome.conflicts:
+        # Also in pytest's last line, which would otherwise say only "N passed".
+        recorded = ["inline"] * outcome.total_written + list(outcome.files)
+        terminalreporter.stats.setdefault("recorded (the run fails)", []).extend(recorded)
+    problems = outcome.problems + outcome.conflicts
+    for problem in problems:
         write(f"snapq: {problem}", red=True)
+    if problems:
+        terminalreporter.stats.setdefault("snapq problems", []).extend(problems)
     for note in notes:
         write(f"snapq note: {note}", yellow=True)
 
