@@ -2,11 +2,12 @@
 
 Display SQL shows what was sent: the statement is compiled with the values that
 reached the cursor (so Python-side column defaults added at execution appear), as
-literals. SQLAlchemy writes most; snapq writes JSON (which it cannot), bytes (which
-it writes as text, wrongly) and strings of types it has no literal for (INET...)
-as casts of strings. Any other value (a range, an array of JSON, a custom type)
-stays a placeholder and is listed after the statement. It uses the ``named``
-paramstyle, since with ``pyformat`` every ``%`` would come out doubled.
+literals. SQLAlchemy writes most; snapq writes JSON (which it cannot) and bytes
+(which it writes as text, wrongly) as casts of strings, and strings of types it has
+no literal for (INET...) as plain strings, untyped as psycopg sends them. Any other
+value (a range, an array of JSON, a custom type) stays a placeholder and is listed
+after the statement. It uses the ``named`` paramstyle, since with ``pyformat`` every
+``%`` would come out doubled.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 # The values to render for this compilation, and the ones that could not be.
 _VALUES: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("snapq_values")
 _UNRENDERED: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("snapq_unrendered")
+# How the engine serializes JSON (its json_serializer, else psycopg's json.dumps).
+_JSON_DUMPS: contextvars.ContextVar[Callable[[Any], str]] = contextvars.ContextVar(
+    "snapq_json_dumps", default=json.dumps
+)
 
 
 class _Ignored:
@@ -68,6 +73,7 @@ def compile_for_display(
     values_token = _VALUES.set(values or {})
     unrendered: dict[str, Any] = {}
     unrendered_token = _UNRENDERED.set(unrendered)
+    dumps_token = _JSON_DUMPS.set(_json_dumps(dialect))
     try:
         compiled = statement.compile(
             dialect=display,
@@ -78,6 +84,7 @@ def compile_for_display(
     finally:
         _VALUES.reset(values_token)
         _UNRENDERED.reset(unrendered_token)
+        _JSON_DUMPS.reset(dumps_token)
     return CompiledSQL(sql, tuple(unrendered.items()))
 
 
@@ -117,10 +124,12 @@ def compile_execution(
         _TEMPLATES[key] = template
     unrendered: dict[str, Any] = {}
     token = _UNRENDERED.set(unrendered)
+    dumps_token = _JSON_DUMPS.set(_json_dumps(dialect))
     try:
         expanded = template.construct_expanded_state(_collapse_expanded(template, parameters))
     finally:
         _UNRENDERED.reset(token)
+        _JSON_DUMPS.reset(dumps_token)
     unrendered.update(expanded.parameters)
     listed = tuple((name, value) for name, value in unrendered.items() if value is not IGNORED)
     return CompiledSQL(expanded.statement, listed)
@@ -137,6 +146,11 @@ def _collapse_expanded(template: Any, parameters: Mapping[str, Any]) -> dict[str
                 items.append(values.pop(f"{name}_{len(items) + 1}"))
             values[name] = items
     return values
+
+
+def _json_dumps(dialect: Dialect) -> Callable[[Any], str]:
+    serializer: Callable[[Any], str] | None = getattr(dialect, "_json_serializer", None)
+    return serializer or json.dumps
 
 
 def _backslash_escapes(dialect: Dialect) -> bool:
@@ -182,19 +196,19 @@ def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> D
                 )
             except Exception:
                 if given and isinstance(value, str) and not bindparam.expanding:
-                    # PostgreSQL reads the type from text, as it does the driver's
-                    # (INET, TSVECTOR...: types SQLAlchemy has no literal for)
-                    return self._cast(value, bindparam.type)
+                    # A type SQLAlchemy has no literal for (INET, TSVECTOR...): psycopg
+                    # sends the string untyped, as a quoted literal is.
+                    return str(self.render_literal_value(value, String()))
                 _UNRENDERED.get({})[name] = value
                 return f":{name}"
 
         def _own_literal(self, type_: Any, value: Any) -> str | None:
             """Write what SQLAlchemy would write wrongly or not at all, as psycopg sends
-            it: JSON (serialized by json.dumps) and bytes (in hex)."""
+            it: JSON (serialized as the engine does) and bytes (in hex)."""
             if isinstance(type_, JSON):
                 if value is type_.NULL or (value is None and type_.none_as_null):
                     return "NULL"
-                return self._cast(json.dumps(value), type_)  # None is JSON's null
+                return self._cast(_JSON_DUMPS.get()(value), type_)  # None: JSON's null
             if value is None:
                 return "NULL"
             if isinstance(type_, LargeBinary) and isinstance(value, bytes | bytearray | memoryview):

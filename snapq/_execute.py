@@ -193,7 +193,8 @@ def _before_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
         return
     capture.statement = statement
     capture.compiled = context.compiled
-    _load_json_null_apart(cursor)
+    if not _json_result_processors(context):
+        _load_json_null_apart(cursor)
     compiled_parameters = getattr(context, "compiled_parameters", None)
     if compiled_parameters and not executemany:
         capture.parameters = dict(compiled_parameters[0])
@@ -208,6 +209,19 @@ def _after_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
     capture.status = getattr(cursor, "statusmessage", None)
     description = cursor.description or ()
     capture.type_oids = tuple(getattr(column, "type_code", None) for column in description)
+
+
+def _json_result_processors(context: Any) -> bool:
+    """Return whether a JSON result column has a processor (a TypeDecorator's
+    process_result_value, say), which expects None for null, not JSON_NULL."""
+    from sqlalchemy.types import JSON
+
+    return any(
+        column.type._type_affinity is not None
+        and issubclass(column.type._type_affinity, JSON)
+        and column.type._cached_result_processor(context.dialect, None) is not None
+        for column in getattr(context.compiled, "_result_columns", None) or ()
+    )
 
 
 def _load_json_null_apart(cursor: Any) -> None:

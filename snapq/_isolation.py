@@ -29,11 +29,15 @@ PREPARED = "snapq_prepared"
 # Assigns the test's transaction an id, so its end can tell if the test committed it.
 _TRANSACTION_ID = "SELECT pg_catalog.txid_current()"
 
+# The sequences the test's role can read and set; a sequence of another role's
+# could not be reset anyway.
 _SEQUENCES = """
 SELECT format('%I.%I', schemaname, sequencename),
        coalesce(last_value, start_value),
        last_value IS NOT NULL
 FROM pg_catalog.pg_sequences
+WHERE pg_catalog.has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'SELECT')
+  AND pg_catalog.has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'UPDATE')
 ORDER BY 1
 """
 
@@ -61,16 +65,21 @@ class Baseline:
         """
         if not self.sequences:
             return None
-        rows = ", ".join(
+        baseline = ", ".join(
             f"({_literal(name)}::regclass, {value}::bigint, {str(called).lower()})"
             for name, value, called in self.sequences
         )
+        # Read from each sequence itself: its value counts even when not yet called
+        # (pg_sequence_last_value would say NULL after setval(s, 50, false)).
+        current = " UNION ALL ".join(
+            f"SELECT {_literal(name)}::regclass, last_value, is_called FROM {name}"
+            for name, _value, _called in self.sequences
+        )
         return (
             "SELECT pg_catalog.setval(seq, value, called) "
-            f"FROM (VALUES {rows}) AS baseline (seq, value, called) "
-            # last_value is NULL until the first nextval
-            "WHERE pg_catalog.pg_sequence_last_value(seq) "
-            "IS DISTINCT FROM CASE WHEN called THEN value END"
+            f"FROM (VALUES {baseline}) AS baseline (seq, value, called) "
+            f"JOIN ({current}) AS live (seq, last_value, is_called) USING (seq) "
+            "WHERE (live.last_value, live.is_called) IS DISTINCT FROM (value, called)"
         )
 
     @cached_property
@@ -93,13 +102,15 @@ class Baseline:
         name = self._statement_name
         prepare = f"PREPARE {name} AS {self.restore_sql}; "
         prepared = connection.connection.info.setdefault(PREPARED, set())
+        if name not in prepared:  # on its own: a failed reset must not leave it unknown
+            simple_query(driver, prepare)
+            prepared.add(name)
         begin = f"BEGIN; EXECUTE {name}; {_TRANSACTION_ID}"
         try:
-            xid = simple_query(driver, begin if name in prepared else prepare + begin)
+            xid = simple_query(driver, begin)
         except psycopg.errors.InvalidSqlStatementName:
             # The statement is gone: the test before ran DISCARD ALL or DEALLOCATE.
             xid = simple_query(driver, f"ROLLBACK; {prepare}{begin}")
-        prepared.add(name)
         return str(xid)
 
 

@@ -46,7 +46,7 @@ def test_sequences_restart_in_every_test(runner: Runner, xdist_args: list[str]) 
         import pytest
         from sqlalchemy import text
 
-        @pytest.mark.parametrize("n", range(8))
+        @pytest.mark.parametrize("n", range(10))
         def test_next_id(snapq_connection, n):
             insert = "INSERT INTO notes (body) VALUES (:body) RETURNING id"
             ids = [snapq_connection.execute(text(insert), {"body": f"{n}-{i}"}).scalar()
@@ -61,12 +61,13 @@ def test_sequences_restart_in_every_test(runner: Runner, xdist_args: list[str]) 
                 ["SELECT setval('unused', 1, true)"],  # same value as the template, called
                 # snapq's prepared reset disappears too
                 ["DEALLOCATE ALL", "SELECT setval('notes_id_seq', 1000)"],
+                ["SELECT setval('unused', 50, false)"],  # moved, and still not called
             ]
-            for move in moves[n % 4]:
+            for move in moves[n % 5]:
                 snapq_connection.execute(text(move))
         """
     )
-    assert_outcomes(runner.run(*xdist_args), passed=8)
+    assert_outcomes(runner.run(*xdist_args), passed=10)
 
 
 def test_session_commits_and_rollbacks_stay_inside_the_test(runner: Runner) -> None:

@@ -6,8 +6,10 @@ no connection= uses this test's snapq_connection.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import Connection, LargeBinary, literal, select, text
+from sqlalchemy import Connection, LargeBinary, TypeDecorator, cast, literal, select, text
 from sqlalchemy.dialects.postgresql import INET, JSON, JSONB
 from syrupy.assertion import SnapshotAssertion
 
@@ -124,6 +126,34 @@ def test_json_null_is_not_sql_null(snapq_connection: Connection) -> None:
     )
     # Only assert_query's own cursor loads null apart: the test's queries get None.
     assert snapq_connection.execute(text("SELECT 'null'::jsonb")).scalar() is None
+
+
+class Wrapped(TypeDecorator[Any]):
+    """A JSON column whose type post-processes what it loads, as Pydantic wrappers do."""
+
+    impl = JSONB
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else {"wrapped": value}
+
+
+def test_json_types_that_process_results_get_none_for_null_as_before() -> None:
+    assert_query(
+        select(cast(literal("null"), Wrapped).label("doc")),
+        sql="""
+            SELECT
+              CAST('null' AS JSONB) AS doc
+        """,
+        results="""
+            ┌───────┐
+            │ doc   │
+            ├───────┤
+            │ NULL  │
+            └───────┘
+            (1 row)
+        """,
+    )
 
 
 def test_values_sqlalchemy_cannot_write_are_shown_as_sql_that_means_them(

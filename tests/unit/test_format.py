@@ -175,8 +175,8 @@ def test_sql_null_and_ignored_json_values() -> None:
     [
         (b"\x00\\'", LargeBinary(), r"CAST('\x005c27' AS BYTEA)"),  # hex, as psycopg sends
         (b"abc", postgresql.BYTEA(), r"CAST('\x616263' AS BYTEA)"),
-        ("10.0.0.0/8", postgresql.INET(), "CAST('10.0.0.0/8' AS INET)"),  # no SQLAlchemy literal
-        ("fat & 'cat'", postgresql.TSQUERY(), "CAST('fat & ''cat''' AS TSQUERY)"),
+        ("10.0.0.0/8", postgresql.INET(), "'10.0.0.0/8'"),  # untyped, as psycopg sends it
+        ("fat & 'cat'", postgresql.TSQUERY(), "'fat & ''cat'''"),
         (None, postgresql.INET(), "NULL"),
     ],
 )
@@ -238,3 +238,9 @@ def test_date_part_is_not_respelled_as_extract() -> None:
 
 def test_named_placeholders_stay_named() -> None:
     assert pretty_sql("insert into t (j) values (:j)").text.endswith("VALUES\n  (:j)")
+
+
+def test_json_is_serialized_as_the_engine_serializes_it() -> None:
+    dialect = postgresql.psycopg.dialect(json_serializer=lambda value: "custom")
+    compiled = compile_for_display(insert(DOCS).values(doc={"a": 1}), dialect=dialect)
+    assert compiled.sql == "INSERT INTO docs (doc) VALUES (CAST('custom' AS JSONB))"
