@@ -61,7 +61,9 @@ class Baseline:
         """One statement, without parameters, that puts every moved sequence back.
 
         Reading a sequence costs about half of setting it (which writes WAL), and a
-        test moves few of the schema's sequences: only those are set.
+        test moves few of the schema's sequences: a sequence used in the template is
+        set only if its value moved. One never used is always set: its last value
+        reads NULL whatever setval(s, n, false) did to it.
         """
         if not self.sequences:
             return None
@@ -69,17 +71,10 @@ class Baseline:
             f"({_literal(name)}::regclass, {value}::bigint, {str(called).lower()})"
             for name, value, called in self.sequences
         )
-        # Read from each sequence itself: its value counts even when not yet called
-        # (pg_sequence_last_value would say NULL after setval(s, 50, false)).
-        current = " UNION ALL ".join(
-            f"SELECT {_literal(name)}::regclass, last_value, is_called FROM {name}"
-            for name, _value, _called in self.sequences
-        )
         return (
             "SELECT pg_catalog.setval(seq, value, called) "
             f"FROM (VALUES {baseline}) AS baseline (seq, value, called) "
-            f"JOIN ({current}) AS live (seq, last_value, is_called) USING (seq) "
-            "WHERE (live.last_value, live.is_called) IS DISTINCT FROM (value, called)"
+            "WHERE NOT called OR pg_catalog.pg_sequence_last_value(seq) IS DISTINCT FROM value"
         )
 
     @cached_property
