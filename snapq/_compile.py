@@ -12,24 +12,41 @@ after the statement. It uses the ``named`` paramstyle, since with ``pyformat`` e
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import Dialect
     from sqlalchemy.sql.compiler import Compiled
 
-# The values to render for this compilation, and the ones that could not be.
-_VALUES: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("snapq_values")
-_UNRENDERED: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("snapq_unrendered")
-# How the engine serializes JSON (its json_serializer, else psycopg's json.dumps).
-_JSON_DUMPS: contextvars.ContextVar[Callable[[Any], str]] = contextvars.ContextVar(
-    "snapq_json_dumps", default=json.dumps
-)
+
+@dataclass
+class _Rendering:
+    """What the display compiler needs for one compilation, which SQLAlchemy's
+    compile() has no argument to carry."""
+
+    values: Mapping[str, Any]  # by bind parameter name
+    json_dumps: Callable[[Any], str]  # the engine's json_serializer, else json.dumps
+    unrendered: dict[str, Any] = field(default_factory=dict)  # values left placeholders
+
+
+_RENDERING: contextvars.ContextVar[_Rendering] = contextvars.ContextVar("snapq_rendering")
+
+
+@contextlib.contextmanager
+def _rendering(dialect: Dialect, values: Mapping[str, Any]) -> Iterator[_Rendering]:
+    serializer: Callable[[Any], str] | None = getattr(dialect, "_json_serializer", None)
+    rendering = _Rendering(values, serializer or json.dumps)
+    token = _RENDERING.set(rendering)
+    try:
+        yield rendering
+    finally:
+        _RENDERING.reset(token)
 
 
 class _Ignored:
@@ -70,22 +87,14 @@ def compile_for_display(
     """Compile ``statement`` with ``values`` (by bind parameter name) as literals."""
     dialect_class: Any = type(dialect)
     display = _display_dialect(dialect_class, _backslash_escapes(dialect))
-    values_token = _VALUES.set(values or {})
-    unrendered: dict[str, Any] = {}
-    unrendered_token = _UNRENDERED.set(unrendered)
-    dumps_token = _JSON_DUMPS.set(_json_dumps(dialect))
-    try:
+    with _rendering(dialect, values or {}) as rendering:
         compiled = statement.compile(
             dialect=display,
             column_keys=list(column_keys) if column_keys is not None else None,
             compile_kwargs={"literal_binds": True},
         )
         sql = str(compiled)
-    finally:
-        _VALUES.reset(values_token)
-        _UNRENDERED.reset(unrendered_token)
-        _JSON_DUMPS.reset(dumps_token)
-    return CompiledSQL(sql, tuple(unrendered.items()))
+    return CompiledSQL(sql, tuple(rendering.unrendered.items()))
 
 
 def compile_execution(
@@ -114,23 +123,18 @@ def compile_execution(
     template: Any = _TEMPLATES.get(key)
     if template is None:
         dialect_class: Any = type(dialect)
-        template = compiled.statement.compile(  # type: ignore[union-attr]
-            dialect=_display_dialect(dialect_class, _backslash_escapes(dialect)),
-            column_keys=compiled.column_keys,  # type: ignore[attr-defined]
-            compile_kwargs={"literal_execute": True},
-        )
+        with _rendering(dialect, {}):  # values come later, per execution
+            template = compiled.statement.compile(  # type: ignore[union-attr]
+                dialect=_display_dialect(dialect_class, _backslash_escapes(dialect)),
+                column_keys=compiled.column_keys,  # type: ignore[attr-defined]
+                compile_kwargs={"literal_execute": True},
+            )
         if len(_TEMPLATES) >= CACHE_SIZE:
             _TEMPLATES.pop(next(iter(_TEMPLATES)))
         _TEMPLATES[key] = template
-    unrendered: dict[str, Any] = {}
-    token = _UNRENDERED.set(unrendered)
-    dumps_token = _JSON_DUMPS.set(_json_dumps(dialect))
-    try:
+    with _rendering(dialect, {}) as rendering:
         expanded = template.construct_expanded_state(_collapse_expanded(template, parameters))
-    finally:
-        _UNRENDERED.reset(token)
-        _JSON_DUMPS.reset(dumps_token)
-    unrendered.update(expanded.parameters)
+    unrendered = rendering.unrendered | expanded.parameters
     listed = tuple((name, value) for name, value in unrendered.items() if value is not IGNORED)
     return CompiledSQL(expanded.statement, listed)
 
@@ -146,11 +150,6 @@ def _collapse_expanded(template: Any, parameters: Mapping[str, Any]) -> dict[str
                 items.append(values.pop(f"{name}_{len(items) + 1}"))
             values[name] = items
     return values
-
-
-def _json_dumps(dialect: Dialect) -> Callable[[Any], str]:
-    serializer: Callable[[Any], str] | None = getattr(dialect, "_json_serializer", None)
-    return serializer or json.dumps
 
 
 def _backslash_escapes(dialect: Dialect) -> bool:
@@ -174,7 +173,8 @@ def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> D
         def render_literal_bindparam(
             self, bindparam: Any, render_literal_value: Any = NO_ARG, **kw: Any
         ) -> str:
-            values = _VALUES.get({})
+            rendering = _RENDERING.get()
+            values = rendering.values
             name = self._truncate_bindparam(bindparam)  # the name execution used
             if render_literal_value is NO_ARG and name in values:
                 render_literal_value = values[name]
@@ -199,7 +199,7 @@ def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> D
                     # A type SQLAlchemy has no literal for (INET, TSVECTOR...): psycopg
                     # sends the string untyped, as a quoted literal is.
                     return str(self.render_literal_value(value, String()))
-                _UNRENDERED.get({})[name] = value
+                rendering.unrendered[name] = value
                 return f":{name}"
 
         def _own_literal(self, type_: Any, value: Any) -> str | None:
@@ -208,7 +208,7 @@ def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> D
             if isinstance(type_, JSON):
                 if value is type_.NULL or (value is None and type_.none_as_null):
                     return "NULL"
-                return self._cast(_JSON_DUMPS.get()(value), type_)  # None: JSON's null
+                return self._cast(_RENDERING.get().json_dumps(value), type_)  # None: null
             if value is None:
                 return "NULL"
             if isinstance(type_, LargeBinary) and isinstance(value, bytes | bytearray | memoryview):

@@ -281,27 +281,10 @@ def test_insertion_follows_the_indentation_of_aligned_arguments() -> None:
     )
 
 
-def test_insertion_keeps_a_comment_after_the_trailing_comma_on_its_line() -> None:
+@pytest.mark.parametrize("comma", [",", ""])
+def test_insertion_keeps_a_comment_on_the_last_argument_line(comma: str) -> None:
     call = rewrite_call(
-        "    assert_query(\n        stmt,\n        connection=c,  # the test's own\n    )\n",
-        sql("SELECT 1"),
-    )
-    assert call == in_test(
-        '''
-            assert_query(
-                stmt,
-                connection=c,  # the test's own
-                sql="""
-                    SELECT 1
-                """,
-            )
-        '''
-    )
-
-
-def test_insertion_keeps_a_comment_without_trailing_comma_on_its_line() -> None:
-    call = rewrite_call(
-        "    assert_query(\n        stmt,\n        connection=c  # the test's own\n    )\n",
+        f"    assert_query(\n        stmt,\n        connection=c{comma}  # the test's own\n    )\n",
         sql("SELECT 1"),
     )
     assert call == in_test(
