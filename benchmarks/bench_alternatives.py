@@ -43,10 +43,10 @@ import psycopg
 from machine import machine  # benchmarks/machine.py
 from sqlalchemy.engine import make_url
 
-from snapq._binaries import find_postgres
 from snapq._config import resolve_settings
-from snapq._provision import Provisioner
-from snapq._run import Run
+from snapq._database.binaries import find_postgres
+from snapq._database.provision import Provisioner
+from snapq._database.run import Run
 
 SIZES = (100, 1000)
 SIZES_DATABASE_PER_TEST = (30, 300)

@@ -38,16 +38,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from snapq import RecordMode, assert_query
-from snapq._compile import _TEMPLATES
 from snapq._config import Setting, resolve_settings
 from snapq._context import CURRENT
-from snapq._execute import execute
-from snapq._format import pretty_sql
-from snapq._isolation import Baseline, isolated_connection, prepare_engine
-from snapq._provision import Provisioner
-from snapq._recorder import Recorder
-from snapq._render import render_result
-from snapq._run import Run
+from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
+from snapq._database.provision import Provisioner
+from snapq._database.run import Run
+from snapq._snapshots.recorder import Recorder
+from snapq._sql.compile import _TEMPLATES
+from snapq._sql.execute import execute
+from snapq._sql.format import pretty_sql
+from snapq._sql.render import render_result
 
 ROUNDS = 15
 CALLS = 100

@@ -38,9 +38,9 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
 from snapq._config import resolve_settings
-from snapq._isolation import Baseline, isolated_connection, prepare_engine
-from snapq._provision import Provisioner
-from snapq._run import Run
+from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
+from snapq._database.provision import Provisioner
+from snapq._database.run import Run
 
 ROUNDS = 20
 CYCLES = 200

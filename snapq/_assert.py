@@ -7,10 +7,10 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from snapq._context import CURRENT, TestContext
-from snapq._execute import execute
-from snapq._format import display_sql
-from snapq._render import render_result
-from snapq._snapshots import call_site, check_file, check_inline, where
+from snapq._snapshots.compare import call_site, check_file, check_inline, where
+from snapq._sql.execute import execute
+from snapq._sql.format import display_sql
+from snapq._sql.render import render_result
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from snapq._config import RecordMode, Setting
-    from snapq._recorder import Recorder
+    from snapq._snapshots.recorder import Recorder
 
 
 class TestContext(Protocol):

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snapq._assert import check_ignore, default_connection
-from snapq._compile import CompiledSQL, compile_execution
 from snapq._context import CURRENT
-from snapq._format import display_sql
-from snapq._snapshots import CallSite, call_site, check_file, check_inline, where
+from snapq._snapshots.compare import CallSite, call_site, check_file, check_inline, where
+from snapq._sql.compile import CompiledSQL, compile_execution
+from snapq._sql.format import display_sql
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine

@@ -17,11 +17,11 @@ import pytest
 from snapq import _hookspecs
 from snapq._config import SETTINGS, RecordMode, Setting, Settings, resolve_settings
 from snapq._context import CURRENT
+from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
+from snapq._database.provision import Provisioner
+from snapq._database.run import Run
 from snapq._errors import ConfigError, SetupHookError, SnapqError
-from snapq._isolation import Baseline, isolated_connection, prepare_engine
-from snapq._provision import Provisioner
-from snapq._recorder import Outcome, Recorder
-from snapq._run import Run
+from snapq._snapshots.recorder import Outcome, Recorder
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -285,7 +285,7 @@ def snapq_session(snapq_connection: Connection) -> Iterator[Session]:
 
 
 def _file_extension(config: pytest.Config, settings: Settings) -> type:
-    from snapq._files import SnapqSnapshotExtension
+    from snapq._snapshots.files import SnapqSnapshotExtension
 
     root = config.rootpath / settings.snapshot_dir.value
     return SnapqSnapshotExtension.bind(root=root, rootdir=config.rootpath)

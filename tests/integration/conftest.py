@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from snapq._binaries import find_postgres
-from snapq._embedded import ServerInfo, start_server, stop_server
-from snapq._run import Run
+from snapq._database.binaries import find_postgres
+from snapq._database.embedded import ServerInfo, start_server, stop_server
+from snapq._database.run import Run
 
 SETTINGS_VARIABLES = (
     "SNAPQ_RECORD",

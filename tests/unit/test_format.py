@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import LargeBinary, column, insert, literal, select, table, text
 from sqlalchemy.dialects import postgresql
 
-from snapq._compile import IGNORED, CompiledSQL, compile_for_display
-from snapq._format import Formatted, pretty_sql
+from snapq._sql.compile import IGNORED, CompiledSQL, compile_for_display
+from snapq._sql.format import Formatted, pretty_sql
 
 
 def expected(sql: str) -> str:

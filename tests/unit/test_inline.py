@@ -6,7 +6,14 @@ import textwrap
 
 import pytest
 
-from snapq._inline import Change, RewriteError, decode_source, normalize, rewrite, string_literal
+from snapq._snapshots.inline import (
+    Change,
+    RewriteError,
+    decode_source,
+    normalize,
+    rewrite,
+    string_literal,
+)
 
 # The call under test sits between HEAD and TAIL, at line LINE, column 4; nothing in
 # HEAD or TAIL may change, byte for byte.

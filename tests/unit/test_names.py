@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from snapq._databases import NAME_PATTERN, database_name, lock_key
-from snapq._embedded import ServerInfo, cache_dir, server_user
+from snapq._database.databases import NAME_PATTERN, database_name, lock_key
+from snapq._database.embedded import ServerInfo, cache_dir, server_user
 from snapq._errors import ProvisioningError
 
 # Database names -----------------------------------------------------------------------

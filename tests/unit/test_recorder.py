@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from snapq._inline import normalize
-from snapq._recorder import Observation, Outcome, Recorder
+from snapq._snapshots.inline import normalize
+from snapq._snapshots.recorder import Observation, Outcome, Recorder
 
 ONE_CALL = textwrap.dedent(
     """\

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from wcwidth import wcswidth
 
-from snapq._render import (
+from snapq._sql.render import (
     JSON_NULL,
     Column,
     QueryError,

@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from snapq._binaries import PostgresInstall
+from snapq._database._watchdog import alive
+from snapq._database.binaries import PostgresInstall
 from snapq._errors import ProvisioningError, ServerStartError
-from snapq._watchdog import alive
 
 if TYPE_CHECKING:
     import pwd

@@ -13,10 +13,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from snapq._compile import CompiledSQL, compile_execution, compile_for_display
+from snapq._database.isolation import simple_query
 from snapq._errors import IsolationError
-from snapq._isolation import simple_query
-from snapq._render import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
+from snapq._sql.compile import CompiledSQL, compile_execution, compile_for_display
+from snapq._sql.render import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine

@@ -17,8 +17,8 @@ from typing import Any, cast
 
 from snapq._config import RecordMode
 from snapq._context import TestContext
-from snapq._inline import normalize
-from snapq._recorder import CONFLICT_ADVICE, Observation, display_path
+from snapq._snapshots.inline import normalize
+from snapq._snapshots.recorder import CONFLICT_ADVICE, Observation, display_path
 
 ACCEPT = "Accept the change with --snapshot-update (or --snapq-record=failed)."
 
@@ -63,7 +63,7 @@ def check_inline(
 
 def check_file(context: TestContext | None, snapshot: Any, sections: dict[str, str]) -> None:
     """Compare with (or record) a snapshot file through syrupy's assertion."""
-    from snapq._files import parse, serialize
+    from snapq._snapshots.files import parse, serialize
 
     __tracebackhide__ = True
     if context is None:

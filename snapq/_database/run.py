@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from snapq._binaries import PostgresInstall
-from snapq._embedded import ServerInfo, euid, run_bases, start_server, stop_server
-from snapq._watchdog import alive
+from snapq._database._watchdog import alive
+from snapq._database.binaries import PostgresInstall
+from snapq._database.embedded import ServerInfo, euid, run_bases, start_server, stop_server
 
 RUN_DIR_PREFIX = "snapq-"
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from snapq._binaries import PostgresInstall, find_postgres
 from snapq._config import Settings, describe_url
-from snapq._databases import RunDatabases, Setup
+from snapq._database.binaries import PostgresInstall, find_postgres
+from snapq._database.databases import RunDatabases, Setup
+from snapq._database.run import Run
 from snapq._errors import SnapqError
-from snapq._run import Run
 
 
 class Provisioner:

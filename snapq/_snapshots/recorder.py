@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snapq._inline import Change, RewriteError, decode_source, rewrite
+from snapq._snapshots.inline import Change, RewriteError, decode_source, rewrite
 
 KEYWORD_ORDER = {"sql": 0, "results": 1}  # the order in which new keywords are inserted
 CONFLICT_ADVICE = (

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from snapq._compile import CompiledSQL
+    from snapq._sql.compile import CompiledSQL
 
 # What sqlglot's root expression must be for each leading keyword; anything else is
 # shown verbatim.

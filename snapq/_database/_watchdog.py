@@ -1,6 +1,6 @@
 """Stop an embedded server when the test run that owns it is gone.
 
-Run as a script (``python -I _watchdog.py OWNER_PID SERVER_PID RUN_DIR``) by the
+Run as a script by its path (``python -I _watchdog.py OWNER_PID SERVER_PID RUN_DIR``) by the
 process that starts a server. It uses only the standard library, so it starts fast
 and needs nothing from the test environment; snapq imports ``alive`` from it. It covers what the
 test run's own clean-up cannot: a run killed with SIGKILL, or one that crashed.
