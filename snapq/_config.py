@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from snapq._database.urls import normalize_url
 from snapq._errors import ConfigError
 
 T = TypeVar("T")
@@ -187,10 +188,6 @@ def resolve_settings(
     )
 
 
-def _text(setting: Setting[str | None]) -> Setting[str]:
-    return Setting(setting.value or "", setting.source)
-
-
 SNAPSHOT_UPDATE = "--snapshot-update"
 _NOT_CI = {"", "0", "false", "no", "off"}
 
@@ -241,45 +238,3 @@ def _timeout(setting: Setting[str | None]) -> Setting[str]:
         )
         raise ConfigError(msg)
     return Setting(value, setting.source)
-
-
-def normalize_url(url: str, source: str) -> str:
-    """Check that ``url`` names a PostgreSQL server reachable with psycopg 3.
-
-    ``postgresql://`` gets the psycopg driver; other drivers are refused, because
-    snapq's isolation and rendering rely on psycopg 3.
-    """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-        parsed.port  # noqa: B018 - parsing the port is what catches a bad one
-    except (ArgumentError, ValueError):
-        msg = (
-            f"{source}: {url!r} is not a SQLAlchemy URL; "
-            "expected e.g. postgresql+psycopg://user:password@localhost:5432/postgres"
-        )
-        raise ConfigError(msg) from None
-    if parsed.drivername == "postgres":  # libpq's other scheme, as in many DATABASE_URLs
-        parsed = parsed.set(drivername="postgresql")
-    if parsed.get_backend_name() != "postgresql":
-        msg = f"{source}: snapq needs a PostgreSQL server, not {parsed.get_backend_name()!r}"
-        raise ConfigError(msg)
-    driver = parsed.get_driver_name()
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    elif driver != "psycopg":
-        msg = (
-            f"{source}: snapq connects with psycopg 3; "
-            f"write postgresql+psycopg:// instead of {parsed.drivername}://"
-        )
-        raise ConfigError(msg)
-    return parsed.render_as_string(hide_password=False)
-
-
-def describe_url(url: str) -> str:
-    """Return ``url`` fit for display: the password hidden."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

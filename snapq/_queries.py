@@ -9,39 +9,21 @@ savepoints that snapq and the session use for isolation are not shown.
 
 from __future__ import annotations
 
-import contextvars
-import re
+import contextlib
 import sys
 import types
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snapq._assert import check_ignore, default_connection
 from snapq._context import CURRENT
 from snapq._snapshots.compare import CallSite, call_site, check_file, check_inline, where
-from snapq._sql.compile import CompiledSQL, compile_execution
-from snapq._sql.format import display_sql
+from snapq._sql.connection import connection_of
+from snapq._sql.statements import StatementLog, logging_statements, render_statements
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Connection
     from sqlalchemy.orm import Session
-
-_SAVEPOINT = re.compile(r"\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT)\b", re.I)
-
-
-@dataclass
-class _Log:
-    """The statements sent on one DBAPI connection while a block runs."""
-
-    dbapi_connection: Any
-    ignore: frozenset[str]
-    statements: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    parameter_names: set[str] = field(default_factory=set)
-
-
-_LOG: contextvars.ContextVar[_Log | None] = contextvars.ContextVar("snapq_query_log", default=None)
 
 
 class assert_queries:  # a class used like a function: `with assert_queries(...):`
@@ -77,8 +59,8 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         self._ignore = check_ignore(ignore)
         self._frame = sys._getframe(1)
         self._site = self._locate(self._frame)
-        self._token: contextvars.Token[_Log | None] | None = None
-        self._log: _Log | None = None
+        self._logging: contextlib.AbstractContextManager[StatementLog] | None = None
+        self._log: StatementLog | None = None
 
     @property
     def statements(self) -> list[str]:
@@ -87,10 +69,9 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
 
     def __enter__(self) -> assert_queries:
         target = self._connection or default_connection(self._context)
-        connection = _connection_of(target)
-        _install_listener(connection.engine)
-        self._log = _Log(connection.connection.dbapi_connection, self._ignore)
-        self._token = _LOG.set(self._log)
+        connection = connection_of(target, flush=False)
+        self._logging = logging_statements(connection, ignore=self._ignore)
+        self._log = self._logging.__enter__()
         return self
 
     def __exit__(
@@ -100,10 +81,10 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         traceback: types.TracebackType | None,
     ) -> None:
         __tracebackhide__ = True
-        if self._token is None or self._log is None:
+        if self._logging is None or self._log is None:
             msg = "assert_queries is a context manager: use it in a with statement"
             raise TypeError(msg)
-        _LOG.reset(self._token)
+        self._logging.__exit__(kind, error, traceback)
         if kind is not None:
             return  # the block's own exception says more than a snapshot would
         context = self._context
@@ -134,62 +115,3 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
             return lambda: call_site(frame)
         site = call_site(frame)
         return lambda: site
-
-
-def render_statements(statements: list[str]) -> str:
-    """Number the statements and count them."""
-    count = len(statements)
-    blocks = [f"-- {number}\n{text}" for number, text in enumerate(statements, start=1)]
-    blocks.append(f"-- {count} {'query' if count == 1 else 'queries'}")
-    return "\n\n".join(blocks)
-
-
-def _connection_of(target: Connection | Session) -> Connection:
-    from sqlalchemy import Connection
-    from sqlalchemy.orm import Session
-
-    if isinstance(target, Session):
-        bind = target.get_bind()
-        if isinstance(bind, Connection):
-            return bind
-        return target.connection()
-    return target
-
-
-def _install_listener(engine: Engine) -> None:
-    from sqlalchemy import event
-
-    if not event.contains(engine, "before_cursor_execute", _before_cursor_execute):
-        event.listen(engine, "before_cursor_execute", _before_cursor_execute)
-
-
-def _before_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
-    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-) -> None:
-    log = _LOG.get()
-    if log is None or conn.connection.dbapi_connection is not log.dbapi_connection:
-        return
-    if _SAVEPOINT.match(statement):
-        return
-    parameter_sets = getattr(context, "compiled_parameters", None) or ()
-    if parameter_sets:
-        log.parameter_names.update(parameter_sets[0])
-    shown = display_sql(_sent(statement, context, log.ignore))
-    if shown.problem:
-        log.problems.append(shown.problem)
-    more = (
-        f"\n-- and {len(parameter_sets) - 1} more parameter sets" if len(parameter_sets) > 1 else ""
-    )
-    log.statements.append(shown.text + more)
-
-
-def _sent(statement: str, context: Any, ignore: frozenset[str]) -> CompiledSQL:
-    """Return what was sent, with its first parameter set as literals."""
-    compiled = getattr(context, "compiled", None)
-    parameter_sets = getattr(context, "compiled_parameters", None) or []
-    if compiled is None or not parameter_sets:
-        return CompiledSQL(statement)
-    try:
-        return compile_execution(compiled, parameter_sets[0], sent=statement, ignore=ignore)
-    except Exception:  # show what the driver got rather than fail the test
-        return CompiledSQL(statement)

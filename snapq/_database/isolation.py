@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from snapq._database.libpq import driver_of, simple_query
 from snapq._errors import IsolationError
 
 if TYPE_CHECKING:
-    import psycopg
     from sqlalchemy import Connection, Engine
 
 TEST_CONNECTION = "snapq_test_connection"  # key in Connection.info
@@ -52,7 +52,7 @@ class Baseline:
     def capture(cls, engine: Engine) -> Baseline:
         """Read the sequences of a fresh copy of the template."""
         with engine.connect() as connection:
-            rows = _driver(connection).execute(_SEQUENCES).fetchall()
+            rows = driver_of(connection).execute(_SEQUENCES).fetchall()
             connection.rollback()
         return cls(tuple((str(name), int(value), bool(called)) for name, value, called in rows))
 
@@ -91,7 +91,7 @@ class Baseline:
         """
         import psycopg
 
-        driver = _driver(connection)
+        driver = driver_of(connection)
         if self.restore_sql is None:
             return str(simple_query(driver, f"BEGIN; {_TRANSACTION_ID}"))
         name = self._statement_name
@@ -176,7 +176,7 @@ def roll_back_test(connection: Connection, xid: str) -> None:
 
     if connection.closed or connection.invalidated:
         return
-    driver = _driver(connection)
+    driver = driver_of(connection)
     status = f"SELECT pg_catalog.txid_status({int(xid)})"
     match driver.info.transaction_status:
         case psycopg.pq.TransactionStatus.INTRANS:
@@ -203,44 +203,6 @@ def roll_back_test(connection: Connection, xid: str) -> None:
             "connection.begin_nested() or the snapq_session fixture."
         )
         raise IsolationError(msg)
-
-
-def simple_query(driver: psycopg.Connection[Any], sql: str) -> str | None:
-    """Send statements in one simple-protocol message, in one round trip; return the
-    first value the last one returned, as text.
-
-    Through libpq directly: psycopg's own execute would send its implicit BEGIN
-    separately. psycopg reads the transaction status from libpq, so it sees the
-    BEGIN or ROLLBACK sent here.
-    """
-    import psycopg
-
-    result = driver.pgconn.exec_(sql.encode())
-    if result.status == psycopg.pq.ExecStatus.TUPLES_OK and result.ntuples:
-        value = result.get_value(0, 0)
-        return None if value is None else bytes(value).decode()
-    if result.status not in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK):
-        message = result.error_message.decode(errors="replace").strip()
-        raise _error_class(result.error_field(psycopg.pq.DiagnosticField.SQLSTATE))(message)
-    return None
-
-
-def _error_class(sqlstate: bytes | None) -> type[psycopg.Error]:
-    """Return the class psycopg would raise for ``sqlstate`` (IntegrityError...)."""
-    import psycopg
-
-    try:
-        return psycopg.errors.lookup(sqlstate.decode()) if sqlstate else psycopg.Error
-    except KeyError:  # a code psycopg does not know
-        return psycopg.Error
-
-
-def _driver(connection: Connection) -> psycopg.Connection[Any]:
-    import psycopg
-
-    driver = connection.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection), "snapq connects with psycopg 3"
-    return driver
 
 
 def _literal(text: str) -> str:

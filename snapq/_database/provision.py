@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from snapq._config import Settings, describe_url
+from snapq._config import Settings
 from snapq._database.binaries import PostgresInstall, find_postgres
-from snapq._database.databases import RunDatabases, Setup
+from snapq._database.databases import Server, database_name, databases_by_run, drop_database
+from snapq._database.liveness import Liveness
 from snapq._database.run import Run
+from snapq._database.template import RunTemplate, Setup, copy_template
+from snapq._database.urls import describe_url
 from snapq._errors import SnapqError
 
 
@@ -24,7 +27,8 @@ class Provisioner:
         self.run = run
         self.used_database = False
         self._install: PostgresInstall | None = None
-        self._databases: RunDatabases | None = None
+        self._server: Server | None = None
+        self._liveness: Liveness | None = None
 
     @property
     def connect_args(self) -> dict[str, Any]:
@@ -50,38 +54,48 @@ class Provisioner:
     def database_url(self, role: str, setup: Setup) -> str:
         """Return the URL of this process's own copy of the run's template."""
         self.release()
-        databases = RunDatabases(
-            self._admin_url(), run_id=self.run.run_id, connect_args=self.connect_args
-        )
-        self._databases = databases
-        databases.attach()
+        server = Server(self._server_url(), connect_args=self.connect_args)
+        self._server = server
+        self._liveness = Liveness(server, self.run.run_id)
+        self._liveness.hold()
         self.used_database = True  # from here on there may be databases to drop
-        return databases.provide(role, setup)
+        self._liveness.drop_dead_runs()
+        template = RunTemplate(server, run_id=self.run.run_id, setup=setup)
+        name = database_name(self.run.run_id, role)
+        return copy_template(server, template, run_id=self.run.run_id, name=name)
 
     def release(self) -> None:
         """Let go of the run's databases (this process's tests are done)."""
-        if self._databases is not None:
-            self._databases.detach()
-            self._databases = None
+        if self._liveness is not None:
+            self._liveness.release()
+            self._liveness = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
     def close_run(self, *, databases_used: bool) -> None:
         """End the run: drop its databases on an external server, stop the embedded one."""
         try:
             if databases_used and self.settings.url.value is not None:
-                databases = RunDatabases(
-                    self.settings.url.value, run_id=self.run.run_id, connect_args=self.connect_args
-                )
-                try:
-                    databases.attach()
-                    databases.drop_all()
-                except Exception:  # noqa: S110 - clean-up must not end the run with a
-                    pass  # traceback; the tests reported the problem, a later run drops leftovers
-                finally:
-                    databases.detach()
+                self._drop_run_databases(self.settings.url.value)
         finally:
             self.run.close()
 
-    def _admin_url(self) -> str:
+    def _drop_run_databases(self, url: str) -> None:
+        server = Server(url, connect_args=self.connect_args)
+        liveness = Liveness(server, self.run.run_id)
+        try:
+            liveness.hold()
+            with server.connect() as admin:
+                for name in databases_by_run(admin).get(self.run.run_id, []):
+                    drop_database(admin, name)
+        except Exception:  # noqa: S110 - clean-up must not end the run with a
+            pass  # traceback; the tests reported the problem, a later run drops leftovers
+        finally:
+            liveness.release()
+            server.close()
+
+    def _server_url(self) -> str:
         if self.settings.url.value is not None:
             return self.settings.url.value
         return self.run.server(self.install).url()

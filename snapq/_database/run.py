@@ -13,15 +13,20 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from snapq._database._watchdog import alive
 from snapq._database.binaries import PostgresInstall
-from snapq._database.embedded import ServerInfo, euid, run_bases, start_server, stop_server
+from snapq._database.datadir import private_cache
+from snapq._database.embedded import ServerInfo, start_server, stop_server
+from snapq._database.users import euid, is_root, server_user, traversable_by
+from snapq._errors import ProvisioningError
 
 RUN_DIR_PREFIX = "snapq-"
+MIN_MEMORY_DIR_BYTES = 2 * 1024**3  # a small /dev/shm (containers: 64 MB) is not used
 
 
 @dataclass(frozen=True)
@@ -110,3 +115,34 @@ def remove_stale_runs(bases: list[Path]) -> None:
             if server_file.exists():
                 stop_server(ServerInfo.load(server_file))
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def run_bases() -> list[Path]:
+    """Return the directories where run directories may live, preferred first.
+
+    ``$TMPDIR`` when the user set it; otherwise ``/dev/shm`` when it has room, since
+    a data directory in memory starts several times faster than one on disk; then
+    the system's temporary directory. As root, a base the server user cannot reach
+    is replaced by a directory in snapq's cache.
+    """
+    bases = [Path(tempfile.gettempdir())]
+    shm = Path("/dev/shm")  # noqa: S108 - only a parent: run directories are made exclusively
+    if "TMPDIR" not in os.environ and _roomy(shm):
+        bases.insert(0, shm)
+    if is_root():
+        try:
+            user = server_user()
+        except ProvisioningError:
+            return bases
+        if user is not None and not traversable_by(bases[0], user):
+            fallback = private_cache() / "runs"
+            fallback.mkdir(mode=0o755, exist_ok=True)
+            bases.insert(0, fallback)
+    return bases
+
+
+def _roomy(directory: Path) -> bool:
+    if not (directory.is_dir() and os.access(directory, os.W_OK | os.X_OK)):
+        return False
+    status = os.statvfs(directory)
+    return status.f_bavail * status.f_frsize >= MIN_MEMORY_DIR_BYTES

@@ -63,7 +63,7 @@ class _Ignored:
         raise TypeError(repr(self))
 
 
-IGNORED = _Ignored()
+IGNORED_PARAMETER = _Ignored()
 CACHE_SIZE = 4096
 # Display compilations by dialect and the SQL the driver received; see compile_execution.
 _TEMPLATES: dict[tuple[Any, ...], Any] = {}
@@ -113,7 +113,8 @@ def compile_execution(
     """
     if ignore:
         parameters = {
-            name: IGNORED if name in ignore else value for name, value in parameters.items()
+            name: IGNORED_PARAMETER if name in ignore else value
+            for name, value in parameters.items()
         }
     dialect = compiled.dialect
     # The types too: a parameter typed by its value (text().bindparams, literal())
@@ -135,7 +136,9 @@ def compile_execution(
     with _rendering(dialect, {}) as rendering:
         expanded = template.construct_expanded_state(_collapse_expanded(template, parameters))
     unrendered = rendering.unrendered | expanded.parameters
-    listed = tuple((name, value) for name, value in unrendered.items() if value is not IGNORED)
+    listed = tuple(
+        (name, value) for name, value in unrendered.items() if value is not IGNORED_PARAMETER
+    )
     return CompiledSQL(expanded.statement, listed)
 
 

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from snapq._database.isolation import simple_query
+from snapq._database.libpq import simple_query
 from snapq._errors import IsolationError
 from snapq._sql.compile import CompiledSQL, compile_execution, compile_for_display
-from snapq._sql.render import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
+from snapq._sql.connection import connection_of
+from snapq._sql.result import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
+    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.orm import Session
 
 
@@ -57,11 +59,11 @@ def execute(
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    connection = _connection_of(target)
+    connection = connection_of(target, flush=True)
     if isinstance(statement, str):
         # Plain SQL: every colon is SQL's own (casts, JSON, times), never a parameter.
         statement = text(statement.replace(":", "\\:"))
-    _install_listeners(connection.engine)
+    _capture_on(connection.engine)
     capture = _Capture()
     end_savepoint = _savepoint(connection)
     token = _CAPTURE.set(capture)  # only the statement itself, not the savepoint's SQL
@@ -72,7 +74,7 @@ def execute(
         _CAPTURE.reset(token)
         server_side = getattr(error.orig, "sqlstate", None) is not None
         end_savepoint(not server_side)  # a client-side error: the statement did run
-        result = QueryResult(error=_query_error(error))
+        result = QueryResult(error=query_error(error))
     except BaseException:
         _CAPTURE.reset(token)
         end_savepoint(False)
@@ -118,20 +120,6 @@ def _savepoint(connection: Connection) -> Callable[[bool], None]:
     return lambda success: nested.commit() if success else nested.rollback()
 
 
-def _connection_of(target: Connection | Session) -> Connection:
-    from sqlalchemy import Connection
-    from sqlalchemy.orm import Session
-
-    if isinstance(target, Session):
-        if target.autoflush:
-            target.flush()  # what the session's own execute would do first
-        return target.connection()
-    if isinstance(target, Connection):
-        return target
-    msg = f"connection= must be a SQLAlchemy Connection or Session, not {type(target).__name__}"
-    raise TypeError(msg)
-
-
 def _read(
     statement: Any, cursor_result: Any, capture: _Capture, ignored: frozenset[str]
 ) -> QueryResult:
@@ -142,14 +130,33 @@ def _read(
     )
     if implicit or not cursor_result.returns_rows:
         return QueryResult(returns_rows=False, status=capture.status)
-    names = list(cursor_result.keys())
-    rows = tuple(tuple(row) for row in cursor_result.fetchall())
-    oids = capture.type_oids if len(capture.type_oids) == len(names) else (None,) * len(names)
+    return rows_result(
+        list(cursor_result.keys()), cursor_result.fetchall(), capture.type_oids, ignored=ignored
+    )
+
+
+def rows_result(
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    type_oids: Sequence[int | None],
+    *,
+    ignored: frozenset[str] = frozenset(),
+) -> QueryResult:
+    """Return the result of a statement that returned ``rows`` under ``names``.
+
+    The type OIDs are the cursor's description's; where they do not match the
+    columns (a driver that reports none), every column's type is unknown.
+    """
+    oids = type_oids if len(type_oids) == len(names) else (None,) * len(names)
     columns = tuple(Column(name, oid) for name, oid in zip(names, oids, strict=True))
-    return QueryResult(columns=columns, rows=rows, returns_rows=True, ignored=ignored)
+    return QueryResult(
+        columns=columns, rows=tuple(tuple(row) for row in rows), returns_rows=True, ignored=ignored
+    )
 
 
-def _query_error(error: Any) -> QueryError:
+def query_error(error: DBAPIError) -> QueryError:
+    """Return the database error that SQLAlchemy wrapped, as PostgreSQL reported it;
+    ``(client)`` stands for the SQLSTATE of an error raised by the driver itself."""
     original = error.orig
     diag = getattr(original, "diag", None)
     message = getattr(diag, "message_primary", None) or str(original).strip()
@@ -177,15 +184,16 @@ def _sent_sql(
         return CompiledSQL(capture.statement or str(statement))
 
 
-def _install_listeners(engine: Engine) -> None:
+def _capture_on(engine: Engine) -> None:
+    """Listen to ``engine``'s cursors, for the executions that ``_CAPTURE`` is set for."""
     from sqlalchemy import event
 
-    if not event.contains(engine, "before_cursor_execute", _before_cursor_execute):
-        event.listen(engine, "before_cursor_execute", _before_cursor_execute)
-        event.listen(engine, "after_cursor_execute", _after_cursor_execute)
+    if not event.contains(engine, "before_cursor_execute", _capture_statement):
+        event.listen(engine, "before_cursor_execute", _capture_statement)
+        event.listen(engine, "after_cursor_execute", _capture_outcome)
 
 
-def _before_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
+def _capture_statement(  # noqa: PLR0917 - SQLAlchemy's event signature
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
     capture = _CAPTURE.get()
@@ -200,7 +208,7 @@ def _before_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
         capture.parameters = dict(compiled_parameters[0])
 
 
-def _after_cursor_execute(  # noqa: PLR0917 - SQLAlchemy's event signature
+def _capture_outcome(  # noqa: PLR0917 - SQLAlchemy's event signature
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
     capture = _CAPTURE.get()

@@ -15,56 +15,16 @@ import math
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from snapq._sql.result import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
+
 NULL = "NULL"
-IGNORED = "<ignored>"
-JSON_TYPES = {114, 3802}  # PostgreSQL type OIDs of json and jsonb
+IGNORED_CELL = "<ignored>"  # a value of a column named in ignore=
 # Characters that would break a table line or reach the terminal as commands: C0 and
 # C1 controls but newline, DEL, and Unicode's line and paragraph separators.
 _ARRAY_SPECIAL = re.compile(r'[{},"\\\s]|[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-class _JsonNull:
-    """JSON's ``null`` as a whole json or jsonb value, which is not SQL's NULL."""
-
-    def __repr__(self) -> str:
-        return "JSON_NULL"
-
-
-JSON_NULL = _JsonNull()
-
-
-@dataclass(frozen=True)
-class Column:
-    """A result column: its name, and PostgreSQL's type OID where known."""
-
-    name: str
-    type_oid: int | None = None
-
-
-@dataclass(frozen=True)
-class QueryError:
-    """A database error, as PostgreSQL reported it."""
-
-    sqlstate: str
-    message: str
-    detail: str | None = None
-    hint: str | None = None
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    """What a statement produced: rows, a command status, or an error."""
-
-    columns: tuple[Column, ...] = ()
-    rows: tuple[tuple[Any, ...], ...] = ()
-    returns_rows: bool = False
-    status: str | None = None
-    error: QueryError | None = None
-    ignored: frozenset[str] = field(default_factory=frozenset)
 
 
 def render_result(result: QueryResult) -> str:
@@ -97,7 +57,7 @@ def render_table(
     masked = [column.name in ignored for column in columns]
     cells = [
         [
-            IGNORED if mask else format_cell(value, column)
+            IGNORED_CELL if mask else format_cell(value, column)
             for value, column, mask in zip(row, columns, masked, strict=True)
         ]
         for row in rows
@@ -181,7 +141,7 @@ def _format_float(value: float) -> str:
 def _format_text(text: str) -> str:
     if (
         not text
-        or text in (NULL, IGNORED)
+        or text in (NULL, IGNORED_CELL)
         or text != text.strip()
         or any(line != line.rstrip() for line in text.split("\n"))
         or text[0] in "'\""

@@ -8,8 +8,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from snapq._database.databases import RUN_ALIVE_LOCK, lock_key
+from snapq._database.databases import lock_key
 from snapq._database.embedded import ServerInfo
+from snapq._database.liveness import RUN_ALIVE_LOCK
 from tests.integration.conftest import Runner, assert_outcomes
 
 CONFTEST = """

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from snapq._config import Settings, describe_url, normalize_url, resolve_settings
+from snapq._config import Settings, resolve_settings
+from snapq._database.urls import describe_url, normalize_url
 from snapq._errors import ConfigError
 
 # For each setting: the source names users see, and three distinct valid values.

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import LargeBinary, column, insert, literal, select, table, text
 from sqlalchemy.dialects import postgresql
 
-from snapq._sql.compile import IGNORED, CompiledSQL, compile_for_display
+from snapq._sql.compile import IGNORED_PARAMETER as IGNORED
+from snapq._sql.compile import CompiledSQL, compile_for_display
 from snapq._sql.format import Formatted, pretty_sql
 
 

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from snapq._database.databases import NAME_PATTERN, database_name, lock_key
-from snapq._database.embedded import ServerInfo, cache_dir, server_user
+from snapq._database.datadir import cache_dir
+from snapq._database.embedded import ServerInfo
+from snapq._database.users import server_user
 from snapq._errors import ProvisioningError
 
 # Database names -----------------------------------------------------------------------

@@ -12,16 +12,8 @@ from typing import Any
 import pytest
 from wcwidth import wcswidth
 
-from snapq._sql.render import (
-    JSON_NULL,
-    Column,
-    QueryError,
-    QueryResult,
-    format_cell,
-    render_error,
-    render_result,
-    render_table,
-)
+from snapq._sql.render import format_cell, render_error, render_result, render_table
+from snapq._sql.result import JSON_NULL, Column, QueryError, QueryResult
 
 JSON = Column("document", type_oid=114)
 JSONB = Column("document", type_oid=3802)

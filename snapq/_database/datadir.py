@@ -1,0 +1,155 @@
+"""The embedded server's files: snapq's cache, a data directory from it, and
+binaries copied where the server user can read them.
+
+A freshly initialised data directory is cached per PostgreSQL version and
+settings, so later runs copy it instead of running initdb.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from snapq._database.binaries import PostgresInstall
+from snapq._database.users import chown_tree, euid, is_root
+from snapq._errors import ProvisioningError, ServerStartError
+
+if TYPE_CHECKING:
+    import pwd
+
+SUPERUSER = "postgres"
+INITDB_ARGS = ("--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+
+
+def cache_dir() -> Path:
+    """Return snapq's cache directory (``SNAPQ_CACHE_DIR`` overrides it).
+
+    As root it must be traversable by the server user, so it is not under ``~``.
+    """
+    configured = os.environ.get("SNAPQ_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    if is_root():
+        shared = Path("/var/tmp")  # noqa: S108 - ownership and mode are checked before use
+        return (shared if shared.is_dir() else Path(tempfile.gettempdir())) / "snapq-cache"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "snapq"
+
+
+def private_cache() -> Path:
+    """Create the cache directory, refusing one that another user could have planted."""
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True, mode=0o755)
+    status = cache.stat()
+    if status.st_uid != euid() or status.st_mode & 0o022:
+        msg = (
+            f"snapq will not use its cache directory {cache}: it is owned by uid "
+            f"{status.st_uid} or writable by others, so its binaries could be replaced.\n"
+            "Fix: remove it, or set SNAPQ_CACHE_DIR to a directory only you can write."
+        )
+        raise ProvisioningError(msg)
+    return cache
+
+
+def fill_data_dir(
+    data_dir: Path, *, install: PostgresInstall, cache: Path, user: pwd.struct_passwd | None
+) -> None:
+    """Make ``data_dir`` a freshly initialised data directory: from the cache if it
+    has one, else by initdb, which then fills the cache for later runs."""
+    key_source = json.dumps([install.version, INITDB_ARGS, SUPERUSER, user and user.pw_name])
+    key = hashlib.sha256(key_source.encode()).hexdigest()[:12]
+    cached = cache / f"initdb-{install.version}-{key}"
+    if (cached / "PG_VERSION").is_file():
+        shutil.copytree(cached, data_dir, symlinks=True)
+        if user is not None:
+            chown_tree(data_dir, user)
+        return
+    # initdb runs in the run directory, which may be in memory, and is copied to the
+    # cache afterwards: faster than running it on a disk.
+    data_dir.mkdir(mode=0o700)
+    if user is not None:
+        os.chown(data_dir, user.pw_uid, user.pw_gid)
+    result = subprocess.run(
+        [str(install.tool("initdb")), "-D", str(data_dir), f"--username={SUPERUSER}", *INITDB_ARGS],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=data_dir,
+        user=user.pw_uid if user else None,
+        group=user.pw_gid if user else None,
+    )
+    if result.returncode != 0:
+        msg = (
+            f"initdb of {install.describe()} failed with status {result.returncode}:\n"
+            f"{result.stdout}{result.stderr}\n"
+            "Fix the cause above, point --snapq-pg-bin at another PostgreSQL, "
+            "or set --snapq-url to use an existing server."
+        )
+        raise ServerStartError(msg)
+    _publish(data_dir, cached)
+
+
+def _publish(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` atomically; a concurrent copy may win the race."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+    try:
+        copy = scratch / "copy"
+        shutil.copytree(source, copy, symlinks=True)
+        with contextlib.suppress(OSError):  # raced: another run published it first
+            copy.rename(target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def relocated(install: PostgresInstall, cache: Path) -> PostgresInstall:
+    """Return ``install`` copied to the cache, where the server user can read it."""
+    key = hashlib.sha256(str(install.bindir).encode()).hexdigest()[:12]
+    target = cache / f"bin-{install.version}-{key}"
+    bindir = target / install.bindir.relative_to(install.base)
+    if not (bindir / "postgres").is_file():
+        scratch = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=cache))
+        try:
+            for part in install.parts:
+                shutil.copytree(
+                    install.base / part, scratch / part, symlinks=True, ignore=_not_needed
+                )
+            _make_readable(scratch)
+            try:
+                scratch.rename(target)
+            except OSError:
+                if not (bindir / "postgres").is_file():
+                    raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return PostgresInstall(
+        bindir=bindir,
+        version=install.version,
+        origin=f"{install.origin}, copied to {target}",
+        base=target,
+        parts=install.parts,
+    )
+
+
+def _not_needed(directory: str, names: list[str]) -> set[str]:
+    """Skip what the server never uses: headers and client tools (half the files)."""
+    if Path(directory).name == "bin":
+        return {name for name in names if name not in ("initdb", "postgres")}
+    return {"include"} & set(names)
+
+
+def _make_readable(root: Path) -> None:
+    root.chmod(0o755)
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            (Path(directory) / name).chmod(0o755)
+        for name in filenames:
+            path = Path(directory) / name
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o444)

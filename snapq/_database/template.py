@@ -1,0 +1,104 @@
+"""The template database that every worker's database is copied from.
+
+A ``Template`` names a database and makes sure it exists before a copy is made;
+the first process to need it builds it, the others wait. Today's template lives
+for one run (``RunTemplate``); one kept across runs would be another ``Template``
+with its own name and its own test of whether the database is still good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from snapq._database.databases import (
+    Server,
+    create_database,
+    database_exists,
+    database_name,
+    drop_database,
+    lock_key,
+    rename_database,
+)
+from snapq._errors import SetupHookError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+TEMPLATE_BUILD_LOCK = 0x736E6171  # with the run's key: one builder at a time
+
+Setup = Callable[["Connection"], None]
+
+
+class Template(Protocol):
+    """Where worker databases are copied from."""
+
+    name: str
+
+    def ensure(self, admin: Connection) -> None:
+        """Make sure the template exists; called holding the run's build lock."""
+
+
+class RunTemplate:
+    """The template of one run, ``snapq_<run id>_template``, built by ``setup`` once."""
+
+    def __init__(self, server: Server, *, run_id: str, setup: Setup) -> None:
+        self.server = server
+        self.run_id = run_id
+        self.setup = setup
+        self.name = database_name(run_id, "template")
+
+    def ensure(self, admin: Connection) -> None:
+        if not database_exists(admin, self.name):
+            self._build(admin)
+
+    def _build(self, admin: Connection) -> None:
+        """Build under another name and rename when done: a half-built template is
+        never found under the template's name."""
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        building = database_name(self.run_id, "building")
+        drop_database(admin, building)  # left by a builder of this run that crashed
+        create_database(admin, building)
+        engine = create_engine(
+            self.server.url_for(building), poolclass=NullPool, connect_args=self.server.connect_args
+        )
+        try:
+            with engine.begin() as connection:
+                self.setup(connection)
+        except SetupHookError:
+            engine.dispose()
+            drop_database(admin, building)
+            raise
+        except Exception as error:  # the commit after the hooks (a deferred constraint)
+            engine.dispose()
+            drop_database(admin, building)
+            msg = (
+                "committing what pytest_snapq_setup_database built failed, so no template "
+                f"database was made:\n  {type(error).__name__}: {error}"
+            )
+            raise SetupHookError(msg) from error
+        engine.dispose()
+        rename_database(admin, building, self.name)
+
+
+def copy_template(server: Server, template: Template, *, run_id: str, name: str) -> str:
+    """Create ``name`` afresh as a copy of ``template``; return its URL.
+
+    The build lock makes the first process build the template while the others wait.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    key = lock_key(run_id)
+    with server.connect() as admin:
+        admin.exec_driver_sql(f"SELECT pg_advisory_lock({TEMPLATE_BUILD_LOCK}, {key})")
+        try:
+            template.ensure(admin)
+            drop_database(admin, name)
+            create_database(admin, name, template=template.name)
+        except DBAPIError as error:
+            raise server.refused(error) from None
+        finally:
+            admin.exec_driver_sql(f"SELECT pg_advisory_unlock({TEMPLATE_BUILD_LOCK}, {key})")
+    return server.url_for(name)
