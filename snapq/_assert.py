@@ -7,7 +7,8 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from snapq._context import CURRENT, TestContext
-from snapq._snapshots.compare import call_site, check_file, check_inline, where
+from snapq._snapshots.compare import check_file, check_inline
+from snapq._snapshots.locations import call_site, where
 from snapq._sql.execute import execute
 from snapq._sql.format import display_sql
 from snapq._sql.render import render_result

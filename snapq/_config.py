@@ -10,13 +10,14 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from snapq._database.urls import normalize_url
 from snapq._errors import ConfigError
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,41 @@ class SettingSpec:
     @property
     def env_var(self) -> str:
         return "SNAPQ_" + self.name.upper()
+
+    @property
+    def spellings(self) -> str:
+        """All three ways to give it, for messages that name the fix."""
+        return f"{self.flag} ({self.other_spellings})"
+
+    @property
+    def other_spellings(self) -> str:
+        return f"ini {self.ini_key}, env {self.env_var}"
+
+
+class Origin(enum.Enum):
+    """Where a setting's value came from."""
+
+    FLAG = "flag"
+    ENVIRONMENT = "environment"
+    INI = "ini"
+    DEFAULT = "default"
+    CI = "CI detected"  # the record mode's default on CI
+    SNAPSHOT_UPDATE = "--snapshot-update"  # syrupy's flag, which sets the record mode
+
+    def describe(self, spec: SettingSpec) -> str:
+        """Say where the value came from as the user spelled it: ``--snapq-url``,
+        ``SNAPQ_URL``, ``ini snapq_url``, ``default``."""
+        match self:
+            case Origin.FLAG:
+                return spec.flag
+            case Origin.ENVIRONMENT:
+                return spec.env_var
+            case Origin.INI:
+                return f"ini {spec.ini_key}"
+            case Origin.CI:
+                return "default: CI detected"
+            case _:
+                return str(self.value)
 
 
 class RecordMode(enum.Enum):
@@ -113,15 +149,24 @@ PINNED_SESSION_SETTINGS = {
 
 @dataclass(frozen=True)
 class Setting(Generic[T]):
-    """A resolved value and where it came from (a flag, a variable, an ini key or 'default')."""
+    """A resolved value and where it came from."""
 
     value: T
-    source: str
+    source: str  # for display only: the origin as the user spelled it (Origin.describe)
+    origin: Origin = field(default=Origin.DEFAULT, compare=False)
+
+    @classmethod
+    def given(cls, value: T, origin: Origin, spec: SettingSpec) -> Setting[T]:
+        return cls(value, origin.describe(spec), origin)
+
+    def with_value(self, value: U) -> Setting[U]:
+        """Return the same origin with another value (the parsed one, say)."""
+        return Setting(value, self.source, self.origin)
 
     @property
     def defaulted(self) -> bool:
         """Tell whether no flag, variable or ini key gave this value."""
-        return self.source.startswith("default")
+        return self.origin in (Origin.DEFAULT, Origin.CI)
 
 
 @dataclass(frozen=True)
@@ -165,22 +210,21 @@ def resolve_settings(
 
     def pick(name: str) -> Setting[str | None]:
         spec = SPECS[name]
-        for value, source in (
-            (options.get(spec.ini_key), spec.flag),
-            (environ.get(spec.env_var), spec.env_var),
-            (ini.get(spec.ini_key), f"ini {spec.ini_key}"),
+        for value, origin in (
+            (options.get(spec.ini_key), Origin.FLAG),
+            (environ.get(spec.env_var), Origin.ENVIRONMENT),
+            (ini.get(spec.ini_key), Origin.INI),
         ):
             if value is not None and value.strip():
-                return Setting(value.strip(), source)
-        return Setting(spec.default, "default")
+                return Setting.given(value.strip(), origin, spec)
+        return Setting.given(spec.default, Origin.DEFAULT, spec)
 
     url = pick("url")
+    snapshot_dir = pick("snapshot_dir")
     return Settings(
         record=_record_mode(pick("record"), snapshot_update=snapshot_update, environ=environ),
-        snapshot_dir=Setting(
-            pick("snapshot_dir").value or "snapshots", pick("snapshot_dir").source
-        ),
-        url=Setting(normalize_url(url.value, url.source), url.source) if url.value else url,
+        snapshot_dir=snapshot_dir.with_value(snapshot_dir.value or "snapshots"),
+        url=url.with_value(normalize_url(url.value, url.source)) if url.value else url,
         pg_bin=pick("pg_bin"),
         statement_timeout=_timeout(pick("statement_timeout")),
         lock_timeout=_timeout(pick("lock_timeout")),
@@ -188,7 +232,6 @@ def resolve_settings(
     )
 
 
-SNAPSHOT_UPDATE = "--snapshot-update"
 _NOT_CI = {"", "0", "false", "no", "off"}
 
 
@@ -200,16 +243,15 @@ def ci_detected(environ: Mapping[str, str]) -> bool:
 def _record_mode(
     setting: Setting[str | None], *, snapshot_update: bool, environ: Mapping[str, str]
 ) -> Setting[RecordMode]:
-    from_flag = setting.source.startswith("--")
-    if snapshot_update and not from_flag:
-        return Setting(RecordMode.FAILED, SNAPSHOT_UPDATE)
-    from_ini = setting.source.startswith("ini ")
-    if setting.value is None or (from_ini and ci_detected(environ)):
+    spec = SPECS["record"]
+    if snapshot_update and setting.origin is not Origin.FLAG:
+        return Setting.given(RecordMode.FAILED, Origin.SNAPSHOT_UPDATE, spec)
+    if setting.value is None or (setting.origin is Origin.INI and ci_detected(environ)):
         # A committed ini key must not make CI record: only the flag or the
         # variable, given for this run, can.
         if ci_detected(environ):
-            return Setting(RecordMode.NEVER, "default: CI detected")
-        return Setting(RecordMode.MISSING, "default")
+            return Setting.given(RecordMode.NEVER, Origin.CI, spec)
+        return Setting.given(RecordMode.MISSING, Origin.DEFAULT, spec)
     try:
         mode = RecordMode(setting.value.lower())
     except ValueError:
@@ -218,11 +260,11 @@ def _record_mode(
         raise ConfigError(msg) from None
     if snapshot_update and mode is not RecordMode.FAILED:
         msg = (
-            f"{setting.source}={mode.value} contradicts {SNAPSHOT_UPDATE}, which means "
-            "failed: give only one of them"
+            f"{setting.source}={mode.value} contradicts {Origin.SNAPSHOT_UPDATE.value}, "
+            "which means failed: give only one of them"
         )
         raise ConfigError(msg)
-    return Setting(mode, setting.source)
+    return setting.with_value(mode)
 
 
 _DURATION = re.compile(r"[0-9]+(?:ms|s|min|h|d)?")
@@ -237,4 +279,4 @@ def _timeout(setting: Setting[str | None]) -> Setting[str]:
             "or 0 to disable"
         )
         raise ConfigError(msg)
-    return Setting(value, setting.source)
+    return setting.with_value(value)

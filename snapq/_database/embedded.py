@@ -26,6 +26,7 @@ from pathlib import Path
 from snapq._database._watchdog import alive
 from snapq._database.binaries import PostgresInstall
 from snapq._database.datadir import SUPERUSER, fill_data_dir, private_cache, relocated
+from snapq._database.remedies import USE_A_SERVER, USE_OTHER_BINARIES
 from snapq._database.users import chown_tree, server_user, traversable_by
 from snapq._errors import ProvisioningError, ServerStartError
 
@@ -97,8 +98,8 @@ def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> 
             msg = (
                 f"the PostgreSQL server runs as user {user.pw_name!r}, which can read neither "
                 f"the binaries in {install.origin} nor snapq's cache {cache}.\n"
-                "Fix: set SNAPQ_CACHE_DIR to a directory that user can read, or point "
-                "--snapq-pg-bin at a PostgreSQL it can run."
+                "Fix: set SNAPQ_CACHE_DIR to a directory that user can read, or "
+                f"{USE_OTHER_BINARIES} that it can run."
             )
             raise ProvisioningError(msg)
     data_dir = run_dir / "data"
@@ -177,8 +178,7 @@ def _wait_until_ready(
                 f"the embedded {install.describe()} exited with status {process.returncode} "
                 f"while starting.\nCommand: {' '.join(map(str, process.args))}\n"  # type: ignore[arg-type]
                 f"Last lines of its log ({log_path}):\n{_tail(log_path)}\n"
-                "Fix the cause above, point --snapq-pg-bin at another PostgreSQL, "
-                "or set --snapq-url to use an existing server."
+                f"Fix the cause above, {USE_OTHER_BINARIES}, or {USE_A_SERVER}."
             )
             raise ServerStartError(msg)
         with contextlib.suppress(OSError):

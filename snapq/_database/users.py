@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from snapq._database.remedies import USE_A_SERVER
 from snapq._errors import ProvisioningError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def server_user() -> pwd.struct_passwd | None:
         "snapq runs as root, and PostgreSQL refuses to run as root; snapq runs it as an "
         f"existing unprivileged user but found none of: {', '.join(SERVER_USERS)}.\n"
         "Fix: create one (e.g. `useradd --system postgres`), run the tests as a non-root "
-        "user, or set --snapq-url to use an existing server."
+        f"user, or {USE_A_SERVER}."
     )
     raise ProvisioningError(msg)
 

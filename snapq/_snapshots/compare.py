@@ -8,17 +8,17 @@ names the flag that accepts it.
 
 from __future__ import annotations
 
-import ast
 import difflib
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from snapq._config import RecordMode
 from snapq._context import TestContext
 from snapq._snapshots.inline import normalize
-from snapq._snapshots.recorder import CONFLICT_ADVICE, Observation, display_path
+from snapq._snapshots.locations import display_path
+from snapq._snapshots.recorder import CONFLICT_ADVICE, Observation
+from snapq._snapshots.sections import section
 
 ACCEPT = "Accept the change with --snapshot-update (or --snapq-record=failed)."
 
@@ -118,24 +118,6 @@ def _observe(
     )
 
 
-def call_site(frame: types.FrameType) -> tuple[str, int, int]:
-    """Return the file, line and column of the call that ``frame`` is executing."""
-    import executing
-
-    __tracebackhide__ = True
-    source = executing.Source.executing(frame)
-    node = cast("ast.expr | None", source.node)
-    if node is None:
-        msg = (
-            f"snapq: cannot find the call in {where(frame)} to record its snapshots (is "
-            "the source available?). Write the snapshots by hand, or use snapshot=snapshot."
-        )
-        raise AssertionError(msg)
-    line_text = source.source.lines[node.lineno - 1]
-    column = len(line_text.encode("utf-8")[: node.col_offset].decode("utf-8"))
-    return (frame.f_code.co_filename, node.lineno, column)
-
-
 def failure_message(
     context: TestContext | None, failures: list[_Verdict], clashes: list[str]
 ) -> str:
@@ -149,8 +131,9 @@ def failure_message(
                 f"{verdict.name} (actual)",
                 lineterm="",
             )
-            what = "SQL differs" if verdict.name == "sql" else f"{verdict.name} differ"
-            parts.append(f"snapq: the {what} from the snapshot:\n" + "\n".join(diff))
+            parts.append(
+                f"snapq: {section(verdict.name).differs} from the snapshot:\n" + "\n".join(diff)
+            )
         elif context is None:
             parts.append(
                 f"snapq: {verdict.name}= is missing, and snapq records only inside a running "
@@ -168,10 +151,6 @@ def failure_message(
     if any(verdict.expected is not None for verdict in failures):
         parts.append(ACCEPT)
     return "\n\n".join(parts)
-
-
-def where(frame: types.FrameType) -> str:
-    return f"{display_path(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 def _indent(text: str) -> str:

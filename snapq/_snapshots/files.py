@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from snapq._errors import SnapshotFileError
-from snapq._snapshots.recorder import display_path
+from snapq._snapshots.locations import display_path
 
 if TYPE_CHECKING:
     from syrupy.location import PyTestLocation

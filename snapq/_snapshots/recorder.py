@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from snapq._snapshots.inline import Change, RewriteError, decode_source, rewrite
+from snapq._snapshots.locations import display_path
+from snapq._snapshots.sections import section
 
-KEYWORD_ORDER = {"sql": 0, "results": 1}  # the order in which new keywords are inserted
 CONFLICT_ADVICE = (
     "One inline literal cannot hold several values: give each case its own "
     "assert_query call, or store them in files with snapshot=snapshot (syrupy's "
@@ -117,7 +118,7 @@ class Recorder:
                         f"in {tests}; nothing written for this call"
                     )
                 continue
-            for seen in sorted(keywords, key=lambda seen: KEYWORD_ORDER.get(seen[0].name, 99)):
+            for seen in sorted(keywords, key=lambda seen: section(seen[0].name).order):
                 if any(observation.change for observation in seen):
                     changes[path].append(Change(line, column, seen[0].name, seen[0].value))
         for path, file_changes in sorted(changes.items()):
@@ -147,9 +148,3 @@ def _replace_file(path: Path, data: bytes) -> None:
     scratch.write_bytes(data)
     shutil.copymode(path, scratch)
     os.replace(scratch, path)
-
-
-def display_path(path: str) -> str:
-    """Return ``path`` relative to the working directory when it lies below it."""
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
