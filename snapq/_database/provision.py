@@ -40,17 +40,6 @@ class Provisioner:
             self._install = find_postgres(self.settings.pg_bin.value)
         return self._install
 
-    def describe_server(self) -> str:
-        """Say which server this run uses, for the report header."""
-        url = self.settings.url
-        if url.value is not None:
-            return f"{describe_url(url.value)} (from {url.source})"
-        try:
-            install = self.install()
-        except SnapqError:
-            return "embedded PostgreSQL, but no binaries found (the first database test says why)"
-        return f"embedded {install.describe()}"
-
     def database_url(self, role: str, setup: Setup) -> str:
         """Return the URL of this process's own copy of the run's template."""
         self.release()
@@ -99,3 +88,15 @@ class Provisioner:
         if self.settings.url.value is not None:
             return self.settings.url.value
         return self.run.server(self.install).url()
+
+
+def describe_server(settings: Settings) -> str:
+    """Say which server the run uses, for the report header; start nothing."""
+    url = settings.url
+    if url.value is not None:
+        return f"{describe_url(url.value)} (from {url.source})"
+    try:
+        install = find_postgres(settings.pg_bin.value)
+    except SnapqError:
+        return "embedded PostgreSQL, but no binaries found (the first database test says why)"
+    return f"embedded {install.describe()}"

@@ -39,9 +39,8 @@ class Run:
 
     @classmethod
     def create(cls) -> Run:
-        """Create a run owned by this process, after removing what dead runs left."""
+        """Create a run owned by this process."""
         bases = run_bases()
-        remove_stale_runs(bases)
         while True:
             run_id = secrets.token_hex(4)
             # Short: the server's unix socket path must fit in about 100 bytes.
@@ -97,8 +96,9 @@ class Run:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def remove_stale_runs(bases: list[Path]) -> None:
+def remove_stale_runs(bases: list[Path] | None = None) -> None:
     """Stop the servers and remove the directories of runs whose owner has died."""
+    bases = run_bases() if bases is None else bases
     markers = [marker for base in bases for marker in base.glob(f"{RUN_DIR_PREFIX}*/run.json")]
     for marker in markers:
         run_dir = marker.parent

@@ -1,0 +1,170 @@
+"""snapq's fixtures: the worker's database, and a rolled-back connection per test.
+
+A chain a user can override by name: ``snapq_url`` (the worker's database) →
+``snapq_engine`` → ``snapq_connection`` (one test's transaction) →
+``snapq_session``. Registered by ``snapq.plugin``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from snapq._config import RecordMode, Setting
+from snapq._context import CURRENT
+from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
+from snapq._errors import SetupHookError, SnapqError
+from snapq._state import RunState
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session
+
+STATE = pytest.StashKey[RunState]()
+
+
+class _PytestTestContext:
+    """The running test, for assert_query (see snapq._context)."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self._request = request
+        state = request.config.stash[STATE]
+        self._state = state
+        self.nodeid = request.node.nodeid
+        self.record: Setting[RecordMode] = state.settings.record
+        self.recorder = state.recorder
+        self._file_assertions: dict[int, Any] = {}
+
+    def default_connection(self) -> Connection | Session:
+        if "snapq_session" in self._request.fixturenames:
+            session: Session = self._request.getfixturevalue("snapq_session")
+            return session
+        connection: Connection = self._request.getfixturevalue("snapq_connection")
+        return connection
+
+    def file_assertion(self, snapshot: Any) -> Any:
+        key = id(snapshot)
+        if key not in self._file_assertions:
+            extension = self._state.snapshot_extension
+            self._file_assertions[key] = snapshot.use_extension(extension)
+        return self._file_assertions[key]
+
+    def note(self, message: str) -> None:
+        self._state.notes.append(f"{message} ({self.nodeid})")
+
+    def builds_schema(self) -> bool:
+        return bool(self._request.config.hook.pytest_snapq_setup_database.get_hookimpls())
+
+
+@pytest.fixture(autouse=True)
+def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let assert_query find the running test without it being passed."""
+    token = CURRENT.set(_PytestTestContext(request))
+    yield
+    CURRENT.reset(token)
+
+
+@pytest.fixture(scope="session")
+def snapq_url(request: pytest.FixtureRequest) -> str:
+    """Return the SQLAlchemy URL of this worker's database (session scope).
+
+    The database is a copy of the run's template, which ``pytest_snapq_setup_database``
+    built; each xdist worker has its own. Override this fixture to test against a
+    database you prepare yourself.
+    """
+    config = request.config
+    provisioner = config.stash[STATE].provisioner
+    workerinput = getattr(config, "workerinput", None)
+    role = str(workerinput["workerid"]) if workerinput else "main"
+    try:
+        return provisioner.database_url(role, _template_builder(config))
+    except SnapqError as error:
+        failure = str(error) if str(error).startswith("snapq") else f"snapq: {error}"
+    # Every test would fail the same way: stop the run, and show just snapq's message.
+    request.session.shouldstop = "snapq could not provide a database"
+    pytest.fail(failure, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def snapq_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """Return a SQLAlchemy ``Engine`` (psycopg 3) on this worker's database (session scope).
+
+    Its connections carry snapq's timeouts; it refuses to commit a test's connection.
+    Override it to configure the engine differently (keep ``snapq_url`` as its URL).
+    """
+    from sqlalchemy import create_engine
+
+    connect_args = request.config.stash[STATE].provisioner.connect_args
+    engine = create_engine(snapq_url, connect_args=connect_args)
+    prepare_engine(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _snapq_baseline(snapq_engine: Engine) -> Baseline:
+    return Baseline.capture(snapq_engine)
+
+
+@pytest.fixture
+def snapq_connection(snapq_engine: Engine, _snapq_baseline: Baseline) -> Iterator[Connection]:
+    """Return a ``Connection`` inside a transaction that is rolled back after the test.
+
+    Nothing a test writes survives it. Sequences start from their template values in
+    every test. Deferred constraints are checked before the rollback, so a test that
+    breaks one fails as the commit would in production. Committing this connection
+    raises ``IsolationError``: use ``begin_nested()`` or ``snapq_session``.
+    """
+    with isolated_connection(snapq_engine, _snapq_baseline) as connection:
+        yield connection
+
+
+@pytest.fixture
+def snapq_session(snapq_connection: Connection) -> Iterator[Session]:
+    """Return an ORM ``Session`` bound to ``snapq_connection``, rolled back after the test.
+
+    ``join_transaction_mode="create_savepoint"``: the session works in a savepoint,
+    so application code may call ``commit()`` (which releases the savepoint) or
+    ``rollback()`` (after an IntegrityError, say) and the test goes on.
+    """
+    from sqlalchemy.orm import Session
+
+    session = Session(bind=snapq_connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+
+
+def _template_builder(config: pytest.Config) -> Callable[[Connection], None]:
+    """Return a callable that runs every ``pytest_snapq_setup_database``, outermost first."""
+
+    def build(connection: Connection) -> None:
+        # get_hookimpls() lists implementations in registration order, the reverse
+        # of pluggy's call order; conftests register outermost first.
+        for impl in config.hook.pytest_snapq_setup_database.get_hookimpls():
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            kwargs = {name: connection for name in impl.argnames if name == "connection"}
+            try:
+                impl.function(**kwargs)
+            except Exception as error:
+                raise SetupHookError(_hook_failure(impl.function, error)) from error
+
+    return build
+
+
+def _hook_failure(function: Callable[..., object], error: Exception) -> str:
+    try:
+        where = f"{inspect.getsourcefile(function)}:{inspect.getsourcelines(function)[1]}"
+    except (OSError, TypeError):
+        where = getattr(function, "__module__", "?")
+    # Start the traceback at the hook: snapq's own frame above it is noise.
+    hook_frames = error.__traceback__.tb_next if error.__traceback__ else None
+    details = "".join(traceback.format_exception(type(error), error, hook_frames)).rstrip()
+    return (
+        f"pytest_snapq_setup_database in {where} raised {type(error).__name__}; "
+        f"the run stops and no template database was made.\n{details}"
+    )

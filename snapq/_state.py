@@ -1,0 +1,102 @@
+"""What one pytest process knows of the run, and what an xdist worker reports of it.
+
+The plugin keeps one ``RunState`` in ``config.stash``. The process that owns the
+run (the xdist controller, or the only process) creates the ``Run`` when it is
+first needed, so a run that never reaches the database (``--help``,
+``--collect-only``, unit tests) creates nothing and starts nothing. A worker gets
+the run from the controller and, at its end, sends back a ``WorkerReport``, which
+the controller merges (syrupy's worker reports are the model). Nothing here
+imports pytest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from snapq._config import Settings
+from snapq._database.provision import Provisioner
+from snapq._database.run import Run
+from snapq._snapshots.recorder import Outcome, Recorder
+
+
+@dataclass
+class WorkerReport:
+    """What a worker did that the controller must know at the end of the run."""
+
+    databases_used: bool = False
+    observations: list[dict[str, Any]] = field(default_factory=list)  # Recorder.export()
+    snapshot_files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkerReport:
+        return cls(**data)
+
+
+@dataclass
+class RunState:
+    """One process's view of the run: settings, the run, recordings and notes."""
+
+    settings: Settings
+    snapshot_extension: type  # syrupy's extension class for this project's files
+    given_run: Run | None = None  # a worker's, handed over by the controller
+    recorder: Recorder = field(default_factory=Recorder)
+    notes: list[str] = field(default_factory=list)  # non-fatal problems, for the summary
+    outcome: Outcome | None = None  # what applying the recordings did (the owner's, at the end)
+    _run: Run | None = field(default=None, init=False)
+    _provisioner: Provisioner | None = field(default=None, init=False)
+    _workers_used_databases: bool = field(default=False, init=False)
+
+    @property
+    def owns_run(self) -> bool:
+        """Tell whether this process created the run and ends it."""
+        return self.given_run is None
+
+    @property
+    def run(self) -> Run:
+        """Return the run, creating it if this process owns it and nobody asked yet."""
+        if self._run is None:
+            self._run = self.given_run or Run.create()
+        return self._run
+
+    @property
+    def provisioner(self) -> Provisioner:
+        if self._provisioner is None:
+            self._provisioner = Provisioner(self.settings, self.run)
+        return self._provisioner
+
+    @property
+    def databases_used(self) -> bool:
+        """Tell whether this process, or a worker that reported, made databases."""
+        mine = self._provisioner is not None and self._provisioner.used_database
+        return mine or self._workers_used_databases
+
+    def report(self) -> WorkerReport:
+        """Return what this worker did, for the controller."""
+        return WorkerReport(
+            databases_used=self.databases_used,
+            observations=self.recorder.export(),
+            snapshot_files=list(self.recorder.files),
+            notes=list(self.notes),
+        )
+
+    def merge(self, report: WorkerReport) -> None:
+        """Take in what a worker did."""
+        self._workers_used_databases |= report.databases_used
+        self.recorder.merge(report.observations)
+        self.recorder.files.extend(report.snapshot_files)
+        self.notes.extend(report.notes)
+
+    def release(self) -> None:
+        """Let go of this process's databases (its tests are done)."""
+        if self._provisioner is not None:
+            self._provisioner.release()
+
+    def close(self) -> None:
+        """End the run, if this process owns it and it was ever created."""
+        if self.owns_run and self._run is not None:
+            self.provisioner.close_run(databases_used=self.databases_used)
