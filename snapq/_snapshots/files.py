@@ -52,8 +52,10 @@ def parse(text: str, *, location: str, names: list[str]) -> dict[str, str]:
         )
         raise SnapshotFileError(msg)
     ends = [*positions[1:], len(lines)]
+    # Each section ends with the newline that serialize puts before the next marker
+    # (or at the end of the file).
     return {
-        name: "\n".join(lines[start + 1 : end])
+        name: "\n".join(lines[start + 1 : end]).removesuffix("\n")
         for name, start, end in zip(names, positions, ends, strict=True)
     }
 

@@ -65,6 +65,7 @@ class _Ignored:
 
 IGNORED_PARAMETER = _Ignored()
 CACHE_SIZE = 4096
+_NO_VALUE: Any = object()  # no literal value given (SQLAlchemy's NO_ARG, imported late)
 # Display compilations by dialect and the SQL the driver received; see compile_execution.
 _TEMPLATES: dict[tuple[Any, ...], Any] = {}
 
@@ -163,66 +164,83 @@ def _backslash_escapes(dialect: Dialect) -> bool:
     )
 
 
+class _DisplayLiterals:
+    """Mixed into the dialect's own statement compiler (see ``_display_dialect``):
+    literals from the values of ``_RENDERING``, and placeholders where no literal
+    can be written."""
+
+    def render_literal_bindparam(
+        self, bindparam: Any, render_literal_value: Any = _NO_VALUE, **kw: Any
+    ) -> str:
+        from sqlalchemy import bindparam as make_bindparam
+        from sqlalchemy import literal
+        from sqlalchemy.sql.base import NO_ARG
+        from sqlalchemy.types import NullType, String
+
+        if render_literal_value is _NO_VALUE:
+            render_literal_value = NO_ARG
+        rendering = _RENDERING.get()
+        compiler: Any = self
+        name = compiler._truncate_bindparam(bindparam)  # the name execution used
+        if render_literal_value is NO_ARG and name in rendering.values:
+            render_literal_value = rendering.values[name]
+        if render_literal_value is NO_ARG and bindparam.required:
+            return f":{name}"  # no value to show (SQLAlchemy would warn and write NULL)
+        value = render_literal_value if render_literal_value is not NO_ARG else bindparam.value
+        if isinstance(bindparam.type, NullType) and render_literal_value is not NO_ARG:
+            # An untyped parameter (text() given values at execution): type it by
+            # its value, as the driver would.
+            bindparam = make_bindparam(name, value, type_=literal(value).type)
+        try:
+            if not bindparam.expanding:
+                own = self._own_literal(bindparam.type, value)
+                if own is not None:
+                    return own
+            return str(
+                super().render_literal_bindparam(  # type: ignore[misc]
+                    bindparam, render_literal_value=render_literal_value, **kw
+                )
+            )
+        except Exception:
+            if isinstance(value, str) and not bindparam.expanding:
+                # A type SQLAlchemy has no literal for (INET, TSVECTOR...): psycopg
+                # sends the string untyped, as a quoted literal is.
+                return str(compiler.render_literal_value(value, String()))
+            rendering.unrendered[name] = value
+            return f":{name}"
+
+    def _own_literal(self, type_: Any, value: Any) -> str | None:
+        """Write what SQLAlchemy would write wrongly or not at all, as psycopg sends
+        it: JSON (serialized as the engine does) and bytes (in hex)."""
+        from sqlalchemy.sql.elements import Null
+        from sqlalchemy.types import JSON, LargeBinary
+
+        if isinstance(type_, JSON):
+            if value is type_.NULL:  # JSON's null, whatever none_as_null says
+                value = None
+            elif isinstance(value, Null) or (value is None and type_.none_as_null):
+                return "NULL"
+            return self._cast(_RENDERING.get().json_dumps(value), type_)  # None: null
+        if value is None:
+            return "NULL"
+        if isinstance(type_, LargeBinary) and isinstance(value, bytes | bytearray | memoryview):
+            return self._cast("\\x" + bytes(value).hex(), type_)
+        return None
+
+    def _cast(self, text: str, type_: Any) -> str:
+        from sqlalchemy.types import String
+
+        compiler: Any = self
+        type_name = compiler.dialect.type_compiler_instance.process(type_)
+        return f"CAST({compiler.render_literal_value(text, String())} AS {type_name})"
+
+
 @functools.cache
 def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> Dialect:
-    from sqlalchemy import bindparam as make_bindparam
-    from sqlalchemy import literal
-    from sqlalchemy.sql.base import NO_ARG
-    from sqlalchemy.types import JSON, LargeBinary, NullType, String
-
+    """Return a dialect of ``dialect_class`` whose compiler writes display literals."""
     base_compiler: Any = dialect_class.statement_compiler
-
-    class DisplayCompiler(base_compiler):  # type: ignore[misc]
-        def render_literal_bindparam(
-            self, bindparam: Any, render_literal_value: Any = NO_ARG, **kw: Any
-        ) -> str:
-            rendering = _RENDERING.get()
-            values = rendering.values
-            name = self._truncate_bindparam(bindparam)  # the name execution used
-            if render_literal_value is NO_ARG and name in values:
-                render_literal_value = values[name]
-            given = render_literal_value is not NO_ARG or not bindparam.required
-            value = render_literal_value if render_literal_value is not NO_ARG else bindparam.value
-            if isinstance(bindparam.type, NullType) and render_literal_value is not NO_ARG:
-                # An untyped parameter (text() given values at execution): type it
-                # by its value, as the driver would.
-                bindparam = make_bindparam(name, value, type_=literal(value).type)
-            try:
-                if given and not bindparam.expanding:
-                    own = self._own_literal(bindparam.type, value)
-                    if own is not None:
-                        return own
-                return str(
-                    super().render_literal_bindparam(
-                        bindparam, render_literal_value=render_literal_value, **kw
-                    )
-                )
-            except Exception:
-                if given and isinstance(value, str) and not bindparam.expanding:
-                    # A type SQLAlchemy has no literal for (INET, TSVECTOR...): psycopg
-                    # sends the string untyped, as a quoted literal is.
-                    return str(self.render_literal_value(value, String()))
-                rendering.unrendered[name] = value
-                return f":{name}"
-
-        def _own_literal(self, type_: Any, value: Any) -> str | None:
-            """Write what SQLAlchemy would write wrongly or not at all, as psycopg sends
-            it: JSON (serialized as the engine does) and bytes (in hex)."""
-            if isinstance(type_, JSON):
-                if value is type_.NULL or (value is None and type_.none_as_null):
-                    return "NULL"
-                return self._cast(_RENDERING.get().json_dumps(value), type_)  # None: null
-            if value is None:
-                return "NULL"
-            if isinstance(type_, LargeBinary) and isinstance(value, bytes | bytearray | memoryview):
-                return self._cast("\\x" + bytes(value).hex(), type_)
-            return None
-
-        def _cast(self, text: str, type_: Any) -> str:
-            type_name = self.dialect.type_compiler_instance.process(type_)
-            return f"CAST({self.render_literal_value(text, String())} AS {type_name})"
-
+    compiler = type("DisplayCompiler", (_DisplayLiterals, base_compiler), {})
     dialect = dialect_class(paramstyle="named")  # type: ignore[call-arg]
-    dialect.statement_compiler = DisplayCompiler
+    dialect.statement_compiler = compiler
     dialect._backslash_escapes = backslash_escapes  # type: ignore[attr-defined]
     return dialect

@@ -3,7 +3,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from sqlalchemy import LargeBinary, column, insert, literal, select, table, text
+from sqlalchemy import LargeBinary, column, insert, literal, null, select, table, text
 from sqlalchemy.dialects import postgresql
 
 from snapq._sql.compile import IGNORED_PARAMETER as IGNORED
@@ -157,8 +157,13 @@ def test_json_values_are_strings_cast_to_their_type_as_psycopg_sends_them() -> N
     )
 
 
-def test_sql_null_and_ignored_json_values() -> None:
+def test_json_null_sql_null_and_ignored_json_values() -> None:
+    # JSONB.NULL is JSON's null whatever none_as_null says: psycopg is sent 'null'.
     statement = insert(DOCS).values(doc=postgresql.JSONB.NULL)
+    assert compile_for_display(statement, dialect=postgresql.psycopg.dialect()).sql == (
+        "INSERT INTO docs (doc) VALUES (CAST('null' AS JSONB))"
+    )
+    statement = insert(DOCS).values(doc=null())
     assert compile_for_display(statement, dialect=postgresql.psycopg.dialect()).sql == (
         "INSERT INTO docs (doc) VALUES (NULL)"
     )

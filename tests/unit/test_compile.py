@@ -1,0 +1,357 @@
+from __future__ import annotations
+
+import datetime
+import json
+import warnings
+from collections.abc import Collection
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    literal,
+    null,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+from snapq._sql.compile import _TEMPLATES, CompiledSQL, compile_execution, compile_for_display
+
+
+def psycopg_dialect(**options: Any) -> Dialect:
+    """Return a fresh, unconnected psycopg dialect, as an engine would make."""
+    dialect: Dialect = postgresql.psycopg.dialect(**options)  # type: ignore[no-untyped-call]
+    return dialect
+
+
+DIALECT = psycopg_dialect()
+
+
+class Point(UserDefinedType[Any]):
+    """A column type with no literal renderer, as many extension types are."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "POINT"
+
+
+class Tagged(TypeDecorator[Any]):
+    """A custom type that adds neither a bind nor a literal processor."""
+
+    impl = String
+    cache_ok = True
+
+
+metadata = MetaData()
+things = Table(
+    "things",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String),
+    Column("born", Date),
+    Column("active", Boolean),
+    Column("document", postgresql.JSONB),
+    Column("json", JSON),
+    Column("json_or_null", JSON(none_as_null=True)),
+    Column("data", LargeBinary),
+    Column("address", postgresql.INET),
+    Column("span", postgresql.INT4RANGE),
+    Column("documents", postgresql.ARRAY(JSON)),
+    Column("at", Point),
+    Column("tag", Tagged),
+)
+stamped = Table(
+    "stamped",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String),
+    Column("token", String, default=lambda: "generated"),
+)
+
+
+def executed(
+    statement: Any, *, dialect: Dialect = DIALECT, ignore: Collection[str] = ()
+) -> CompiledSQL:
+    """Return what snapq shows of ``statement`` executed with its own values."""
+    compiled = statement.compile(dialect=dialect)
+    return compile_execution(
+        compiled, compiled.construct_params(), sent=str(compiled), ignore=ignore
+    )
+
+
+def inserted(**values: Any) -> CompiledSQL:
+    """Return what snapq shows of an INSERT of ``values`` into ``things``."""
+    return executed(insert(things).values(id=1, **values))
+
+
+# Literal values -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "literal_sql"),
+    [
+        pytest.param("plain", "'plain'", id="string"),
+        pytest.param("it's", "'it''s'", id="quote-doubled"),
+        pytest.param("C:\\temp\\new", "'C:\\temp\\new'", id="backslash-kept"),
+        pytest.param("", "''", id="empty-string"),
+    ],
+)
+def test_string_column_values_are_inlined_as_literals(value: Any, literal_sql: str) -> None:
+    shown = executed(select(things.c.id).where(things.c.name == value))
+    assert shown == CompiledSQL(
+        f"SELECT things.id \nFROM things \nWHERE things.name = {literal_sql}"
+    )
+
+
+def test_int_date_and_boolean_values_are_inlined_as_literals() -> None:
+    statement = select(things.c.id).where(
+        things.c.id == 5,
+        things.c.born == datetime.date(2024, 1, 2),
+        things.c.active == True,  # noqa: E712 - a SQL comparison, not a Python one
+    )
+    assert executed(statement) == CompiledSQL(
+        "SELECT things.id \nFROM things \n"
+        "WHERE things.id = 5 AND things.born = '2024-01-02' AND things.active = true"
+    )
+
+
+def test_none_in_an_insert_is_null() -> None:
+    assert inserted(name=None).sql == "INSERT INTO things (id, name) VALUES (1, NULL)"
+
+
+def test_a_dialect_that_knows_backslashes_escape_doubles_them() -> None:
+    # A connected dialect whose server has standard_conforming_strings off.
+    dialect: Any = psycopg_dialect()
+    dialect.server_version_info = (16, 0)
+    dialect._backslash_escapes = True
+    shown = executed(select(things.c.id).where(things.c.name == "a\\b"), dialect=dialect)
+    assert shown.sql == "SELECT things.id \nFROM things \nWHERE things.name = 'a\\\\b'"
+
+
+def test_a_percent_sign_is_not_doubled() -> None:
+    shown = executed(select(things.c.id).where(things.c.name.like("50%")))
+    assert shown.sql == "SELECT things.id \nFROM things \nWHERE things.name LIKE '50%'"
+
+
+# JSON and bytes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "cast"),
+    [
+        pytest.param({"a": [1, 2]}, """CAST('{"a": [1, 2]}' AS JSONB)""", id="object"),
+        pytest.param({"who": "it's"}, """CAST('{"who": "it''s"}' AS JSONB)""", id="quote"),
+        pytest.param("a\\b", """CAST('"a\\\\b"' AS JSONB)""", id="backslash"),
+        pytest.param([1, "x"], """CAST('[1, "x"]' AS JSONB)""", id="array"),
+        pytest.param(None, "CAST('null' AS JSONB)", id="none-is-json-null"),
+    ],
+)
+def test_jsonb_values_are_casts_of_their_serialization(value: Any, cast: str) -> None:
+    assert inserted(document=value).sql == f"INSERT INTO things (id, document) VALUES (1, {cast})"
+
+
+def test_json_values_are_cast_to_json() -> None:
+    shown = inserted(json={"a": 1})
+    assert shown.sql == """INSERT INTO things (id, json) VALUES (1, CAST('{"a": 1}' AS JSON))"""
+
+
+def test_json_none_is_sql_null_when_the_type_says_none_as_null() -> None:
+    assert inserted(json_or_null=None).sql == (
+        "INSERT INTO things (id, json_or_null) VALUES (1, NULL)"
+    )
+
+
+def test_json_sql_null_construct_is_sql_null() -> None:
+    assert inserted(json=null()).sql == "INSERT INTO things (id, json) VALUES (1, NULL)"
+
+
+@pytest.mark.parametrize("column", ["json", "json_or_null"])
+def test_json_null_constant_is_json_null(column: str) -> None:
+    assert inserted(**{column: JSON.NULL}).sql == (
+        f"INSERT INTO things (id, {column}) VALUES (1, CAST('null' AS JSON))"
+    )
+
+
+def test_json_is_serialized_as_the_engine_serializes_it() -> None:
+    compact = psycopg_dialect(
+        json_serializer=lambda value: json.dumps(value, separators=(",", ":"))
+    )
+    shown = executed(insert(things).values(id=1, json={"a": [1, 2]}), dialect=compact)
+    assert shown.sql == """INSERT INTO things (id, json) VALUES (1, CAST('{"a":[1,2]}' AS JSON))"""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"\x00\xffA", bytearray(b"\x00\xffA"), memoryview(b"\x00\xffA")],
+    ids=["bytes", "bytearray", "memoryview"],
+)
+def test_bytes_are_a_cast_of_their_hex(value: Any) -> None:
+    assert inserted(data=value).sql == (
+        "INSERT INTO things (id, data) VALUES (1, CAST('\\x00ff41' AS BYTEA))"
+    )
+
+
+# Values without a literal -------------------------------------------------------------
+
+
+def test_a_string_of_a_type_without_literals_is_a_plain_string() -> None:
+    assert inserted(address="10.0.0.1") == CompiledSQL(
+        "INSERT INTO things (id, address) VALUES (1, '10.0.0.1')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        pytest.param("span", postgresql.Range(1, 5), id="range"),
+        pytest.param("documents", [{"a": 1}], id="array-of-json"),
+        pytest.param("at", (1, 2), id="user-defined-type"),
+        pytest.param("tag", ("not", "a", "string"), id="type-decorator"),
+    ],
+)
+def test_a_value_without_a_literal_stays_a_placeholder_and_is_listed(
+    column: str, value: Any
+) -> None:
+    assert inserted(**{column: value}) == CompiledSQL(
+        f"INSERT INTO things (id, {column}) VALUES (1, :{column})", ((column, value),)
+    )
+
+
+def test_ignored_parameters_stay_placeholders_and_are_not_listed() -> None:
+    statement = select(things.c.id).where(things.c.id == 5, things.c.name == "secret")
+    assert executed(statement, ignore={"name_1"}) == CompiledSQL(
+        "SELECT things.id \nFROM things \nWHERE things.id = 5 AND things.name = :name_1"
+    )
+
+
+def test_an_ignored_value_that_has_no_literal_is_not_listed_either() -> None:
+    shown = executed(insert(things).values(id=1, span=postgresql.Range(1, 5)), ignore={"span"})
+    assert shown == CompiledSQL("INSERT INTO things (id, span) VALUES (1, :span)")
+
+
+# Expanding IN -------------------------------------------------------------------------
+
+
+def test_an_in_list_is_rendered_as_a_list() -> None:
+    shown = executed(select(things.c.id).where(things.c.id.in_([1, 2, 3])))
+    assert shown == CompiledSQL("SELECT things.id \nFROM things \nWHERE things.id IN (1, 2, 3)")
+
+
+def test_an_in_list_split_as_the_cursor_saw_it_is_gathered_back() -> None:
+    compiled: SQLCompiler = (
+        select(things.c.name).where(things.c.name.in_(["a", "b"])).compile(dialect=DIALECT)
+    )
+    expanded = compiled.construct_expanded_state(compiled.construct_params())
+    assert set(expanded.parameters) == {"name_1_1", "name_1_2"}
+    shown = compile_execution(compiled, expanded.parameters, sent=expanded.statement)
+    assert shown == CompiledSQL(
+        "SELECT things.name \nFROM things \nWHERE things.name IN ('a', 'b')"
+    )
+
+
+def test_an_ignored_in_list_stays_one_placeholder() -> None:
+    statement = select(things.c.id).where(things.c.name.in_(["a", "b"]))
+    assert executed(statement, ignore={"name_1"}) == CompiledSQL(
+        "SELECT things.id \nFROM things \nWHERE things.name IN (:name_1)"
+    )
+
+
+# Parameters typed by their value ------------------------------------------------------
+
+
+def test_untyped_text_parameters_are_typed_by_their_value() -> None:
+    compiled = text("SELECT :word, :number").compile(dialect=DIALECT)
+    shown = compile_execution(compiled, {"word": "it's", "number": 3}, sent=str(compiled))
+    assert shown == CompiledSQL("SELECT 'it''s', 3")
+
+
+def test_the_same_sql_sent_with_differently_typed_values_renders_each_by_its_type() -> None:
+    rendered = [executed(select(literal(value))).sql for value in (True, None, True)]
+    assert rendered == ["SELECT true AS anon_1", "SELECT NULL AS anon_1", "SELECT true AS anon_1"]
+
+
+# The template cache -------------------------------------------------------------------
+
+
+def test_a_statement_shape_seen_again_reuses_its_template_with_the_new_values() -> None:
+    def shown(number: int, name: str) -> str:
+        statement = select(things.c.id).where(things.c.id == number, things.c.name == name)
+        return executed(statement).sql
+
+    first = shown(7, "b")
+    cached = len(_TEMPLATES)
+    second = shown(8, "c")
+    assert len(_TEMPLATES) == cached
+    assert first == "SELECT things.id \nFROM things \nWHERE things.id = 7 AND things.name = 'b'"
+    assert second == "SELECT things.id \nFROM things \nWHERE things.id = 8 AND things.name = 'c'"
+
+
+# compile_for_display ------------------------------------------------------------------
+
+
+def test_display_inlines_the_statement_values() -> None:
+    statement = select(things.c.id).where(things.c.id == 5, things.c.name == "it's")
+    assert compile_for_display(statement, dialect=DIALECT) == CompiledSQL(
+        "SELECT things.id \nFROM things \nWHERE things.id = 5 AND things.name = 'it''s'"
+    )
+
+
+def test_display_shows_the_values_given_by_parameter_name() -> None:
+    statement = select(things.c.id).where(things.c.id == bindparam("wanted"))
+    shown = compile_for_display(statement, dialect=DIALECT, values={"wanted": 4})
+    assert shown == CompiledSQL("SELECT things.id \nFROM things \nWHERE things.id = 4")
+
+
+def test_display_shows_python_side_defaults_added_at_execution() -> None:
+    statement = insert(stamped).values(id=1)
+    shown = compile_for_display(statement, dialect=DIALECT, values={"id": 1, "token": "abc"})
+    assert shown == CompiledSQL("INSERT INTO stamped (id, token) VALUES (1, 'abc')")
+
+
+def test_display_column_keys_choose_the_inserted_columns() -> None:
+    shown = compile_for_display(
+        insert(stamped),
+        dialect=DIALECT,
+        values={"id": 2, "name": "x", "token": "abc"},
+        column_keys=["id", "name"],
+    )
+    assert shown == CompiledSQL("INSERT INTO stamped (id, name, token) VALUES (2, 'x', 'abc')")
+
+
+def test_display_types_untyped_text_parameters_by_their_value() -> None:
+    shown = compile_for_display(
+        text("SELECT :word, :number"), dialect=DIALECT, values={"word": "it's", "number": 5}
+    )
+    assert shown == CompiledSQL("SELECT 'it''s', 5")
+
+
+def test_display_lists_a_value_without_a_literal() -> None:
+    span = postgresql.Range(1, 5)
+    shown = compile_for_display(insert(things).values(id=1, span=span), dialect=DIALECT)
+    assert shown == CompiledSQL(
+        "INSERT INTO things (id, span) VALUES (1, :span)", (("span", span),)
+    )
+
+
+def test_display_leaves_a_required_parameter_without_a_value_as_a_placeholder() -> None:
+    statement = select(things.c.id).where(things.c.id == bindparam("wanted"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shown = compile_for_display(statement, dialect=DIALECT)
+    assert shown.sql == "SELECT things.id \nFROM things \nWHERE things.id = :wanted"
+    assert caught == []
