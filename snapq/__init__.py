@@ -29,3 +29,10 @@ __all__ = [
     "assert_queries",
     "assert_query",
 ]
+
+# Public classes print as snapq.X, not as the private module that defines them.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        _value.__module__ = __name__
+del _name, _value

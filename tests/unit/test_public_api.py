@@ -4,6 +4,7 @@ import builtins
 import re
 import subprocess
 import sys
+import traceback
 import types
 from pathlib import Path
 
@@ -134,3 +135,17 @@ def test_import_snapq_loads_neither_the_plugin_nor_sqlalchemy(tmp_path: Path) ->
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert result.stdout.split() == ["True", "False", "False"]
+
+
+@pytest.mark.parametrize(
+    "name", [name for name in snapq.__all__ if isinstance(getattr(snapq, name), type)]
+)
+def test_public_classes_print_under_the_package_name(name: str) -> None:
+    public = getattr(snapq, name)
+    assert f"{public.__module__}.{public.__qualname__}" == f"snapq.{name}"
+
+
+def test_a_public_error_in_a_traceback_names_the_package() -> None:
+    error = snapq.IsolationError("the test committed")
+    shown = "".join(traceback.format_exception_only(type(error), error))
+    assert shown == "snapq.IsolationError: the test committed\n"
