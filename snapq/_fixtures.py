@@ -36,6 +36,7 @@ class _PytestTestContext:
         self._state = state
         self.nodeid = request.node.nodeid
         self.record: Setting[RecordMode] = state.settings.record
+        self.inline_max_lines = state.settings.inline_max_lines.value
         self.recorder = state.recorder
         self._file_assertions: dict[int, Any] = {}
 
@@ -73,20 +74,24 @@ def snapq_url(request: pytest.FixtureRequest) -> str:
     """Return the SQLAlchemy URL of this worker's database (session scope).
 
     The database is a copy of the run's template, which ``pytest_snapq_setup_database``
-    built; each xdist worker has its own. Override this fixture to test against a
-    database you prepare yourself.
+    built; each xdist worker has its own. It carries no password: when the server needs
+    one, the URL names a password file (``passfile=``) in the run directory, so an
+    engine built from it logs in. Override this fixture to test against a database
+    you prepare yourself.
     """
     config = request.config
     provisioner = config.stash[STATE].provisioner
     workerinput = getattr(config, "workerinput", None)
     role = str(workerinput["workerid"]) if workerinput else "main"
     try:
-        return provisioner.database_url(role, _template_builder(config))
+        url = provisioner.database_url(role, _template_builder(config))
     except SnapqError as error:
         failure = str(error) if str(error).startswith("snapq") else f"snapq: {error}"
-    # Every test would fail the same way: stop the run, and show just snapq's message.
-    request.session.shouldstop = "snapq could not provide a database"
-    pytest.fail(failure, pytrace=False)
+        # Every test would fail the same way: stop the run, and show just snapq's message.
+        request.session.shouldstop = "snapq could not provide a database"
+        pytest.fail(failure, pytrace=False)
+    config.stash[STATE].notes.extend(provisioner.notes)
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -111,16 +116,52 @@ def _snapq_baseline(snapq_engine: Engine) -> Baseline:
 
 
 @pytest.fixture
-def snapq_connection(snapq_engine: Engine, _snapq_baseline: Baseline) -> Iterator[Connection]:
+def snapq_connection(
+    snapq_engine: Engine, _snapq_baseline: Baseline, request: pytest.FixtureRequest
+) -> Iterator[Connection]:
     """Return a ``Connection`` inside a transaction that is rolled back after the test.
 
     Nothing a test writes survives it. Sequences start from their template values in
     every test. Deferred constraints are checked before the rollback, so a test that
     breaks one fails as the commit would in production. Committing this connection
-    raises ``IsolationError``: use ``begin_nested()`` or ``snapq_session``.
+    raises ``IsolationError``: use ``begin_nested()`` or ``snapq_session``. A test that
+    leaves connections of ``snapq_engine`` checked out fails at teardown.
     """
-    with isolated_connection(snapq_engine, _snapq_baseline) as connection:
-        yield connection
+    checked_out = _checked_out(snapq_engine)
+    try:
+        with isolated_connection(snapq_engine, _snapq_baseline) as connection:
+            yield connection
+            if connection.invalidated:  # lost: perhaps with the server
+                _stop_if_the_server_exited(request)
+    except Exception:
+        _stop_if_the_server_exited(request)
+        raise
+    leaked = _checked_out(snapq_engine) - checked_out
+    if leaked > 0:
+        snapq_engine.dispose(close=False)  # later tests get a pool of their own
+        pytest.fail(
+            f"snapq: the test left {leaked} connection(s) of snapq_engine checked out "
+            "(from snapq_engine.connect(), or a Session bound to snapq_engine, never "
+            "closed): close them, for example in a with block. Later tests get a fresh pool.",
+            pytrace=False,
+        )
+
+
+def _checked_out(engine: Engine) -> int:
+    checkedout = getattr(engine.pool, "checkedout", None)
+    return int(checkedout()) if checkedout is not None else 0
+
+
+def _stop_if_the_server_exited(request: pytest.FixtureRequest) -> None:
+    """Fail this test, and stop the run, if the embedded server has exited: every
+    later test would fail the same way."""
+    state = request.config.stash[STATE]
+    if state.settings.url.value is not None:
+        return
+    exited = state.run.exited_server()
+    if exited is not None:
+        request.session.shouldstop = "snapq: the embedded PostgreSQL server exited"
+        pytest.fail(exited, pytrace=False)
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import types
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from snapq._assert import check_ignore, default_connection
+from snapq._arguments import check_ignore, check_max_queries, check_snapshots
+from snapq._assert import default_connection
 from snapq._context import CURRENT
 from snapq._snapshots.compare import CallSite, check_file, check_inline
 from snapq._snapshots.locations import call_site, where
@@ -49,6 +50,8 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         connection: Connection | Session | None = None,
         ignore: Collection[str] = (),
     ) -> None:
+        check_snapshots("assert_queries", sql=sql)
+        check_max_queries(max_queries)
         if snapshot is not None and sql is not None:
             msg = "assert_queries takes snapshot= or sql=, not both"
             raise TypeError(msg)

@@ -25,7 +25,8 @@ class WorkerReport:
     """What a worker did that the controller must know at the end of the run."""
 
     databases_used: bool = False
-    observations: list[dict[str, Any]] = field(default_factory=list)  # Recorder.export()
+    observations: list[dict[str, Any]] = field(default_factory=list)  # Recorder's, as data
+    sources: dict[str, str] = field(default_factory=dict)  # test file -> digest when read
     snapshot_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -46,10 +47,13 @@ class RunState:
     given_run: Run | None = None  # a worker's, handed over by the controller
     recorder: Recorder = field(default_factory=Recorder)
     notes: list[str] = field(default_factory=list)  # non-fatal problems, for the summary
+    problems: list[str] = field(default_factory=list)  # what makes the run fail, for the summary
     outcome: Outcome | None = None  # what applying the recordings did (the owner's, at the end)
     _run: Run | None = field(default=None, init=False)
     _provisioner: Provisioner | None = field(default=None, init=False)
     _workers_used_databases: bool = field(default=False, init=False)
+    _reported_files: int = field(default=0, init=False)
+    _reported_notes: int = field(default=0, init=False)
 
     @property
     def owns_run(self) -> bool:
@@ -58,9 +62,10 @@ class RunState:
 
     @property
     def run(self) -> Run:
-        """Return the run, creating it if this process owns it and nobody asked yet."""
+        """Return the run: the controller's, or a new one planned (its directory is
+        made when first needed)."""
         if self._run is None:
-            self._run = self.given_run or Run.create()
+            self._run = self.given_run or Run.plan()
         return self._run
 
     @property
@@ -76,20 +81,35 @@ class RunState:
         return mine or self._workers_used_databases
 
     def report(self) -> WorkerReport:
-        """Return what this worker did, for the controller."""
-        return WorkerReport(
+        """Return what this worker did since its last report, for the controller.
+
+        A worker reports after each test, so a worker that dies loses only the
+        recordings of the test it was running.
+        """
+        files, notes = self.recorder.files, self.notes
+        report = WorkerReport(
             databases_used=self.databases_used,
-            observations=self.recorder.export(),
-            snapshot_files=list(self.recorder.files),
-            notes=list(self.notes),
+            observations=self.recorder.take_unsent(),
+            sources=dict(self.recorder.sources),
+            snapshot_files=files[self._reported_files :],
+            notes=notes[self._reported_notes :],
         )
+        self._reported_files, self._reported_notes = len(files), len(notes)
+        return report
 
     def merge(self, report: WorkerReport) -> None:
         """Take in what a worker did."""
         self._workers_used_databases |= report.databases_used
-        self.recorder.merge(report.observations)
+        self.recorder.merge(report.observations, report.sources)
         self.recorder.files.extend(report.snapshot_files)
         self.notes.extend(report.notes)
+
+    def worker_lost(self, worker: str, error: object) -> None:
+        """Say that a worker died: the test it was running recorded nothing."""
+        self.problems.append(
+            f"xdist worker {worker} died ({error}); what the test it was running would "
+            "have recorded is lost, so the run fails: run it again."
+        )
 
     def release(self) -> None:
         """Let go of this process's databases (its tests are done)."""

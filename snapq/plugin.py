@@ -8,6 +8,7 @@ two modules (and the hook specifications) touch pytest's internals.
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 
 import pytest
 
@@ -28,7 +29,9 @@ from snapq._fixtures import (  # noqa: F401 - pytest finds the fixtures in this 
 from snapq._state import RunState, WorkerReport
 
 WORKER_RUN_KEY = "snapq_run"  # in xdist's workerinput: the run, from the controller
-WORKER_REPORT_KEY = "snapq"  # in xdist's workeroutput: the worker's WorkerReport
+WORKER_REPORT_KEY = "snapq"  # in xdist's workeroutput: the worker's last WorkerReport
+# On a worker's test reports, which xdist sends to the controller as each test ends.
+TEST_REPORT_ATTRIBUTE = "snapq_worker_report"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -64,8 +67,10 @@ def pytest_configure(config: pytest.Config) -> None:
         given_run=Run.from_dict(given) if given is not None else None,
     )
     config.stash[STATE] = state
-    if state.owns_run and not config.option.help:
-        remove_stale_runs()
+    if state.owns_run:
+        config.pluginmanager.register(_WorkerTestReports(state), "snapq-worker-test-reports")
+        if not config.option.help:
+            remove_stale_runs()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -77,11 +82,38 @@ def pytest_configure_node(node: object) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: object, error: object) -> None:
-    """Merge what a worker did: its databases, recordings and notes."""
+    """Merge what a worker did last; say so if it died."""
     config: pytest.Config = node.config  # type: ignore[attr-defined]
     report = getattr(node, "workeroutput", {}).get(WORKER_REPORT_KEY)
     if report is not None:
         config.stash[STATE].merge(WorkerReport.from_dict(report))
+    if error is not None:
+        worker = getattr(node, "gateway", None)
+        config.stash[STATE].worker_lost(getattr(worker, "id", "?"), error)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """In an xdist worker, send what the test recorded with its teardown report."""
+    report = yield
+    if report.when == "teardown" and hasattr(item.config, "workerinput"):
+        setattr(report, TEST_REPORT_ATTRIBUTE, item.config.stash[STATE].report().to_dict())
+    return report
+
+
+class _WorkerTestReports:
+    """On the controller (registered there only): merge what each worker's test
+    recorded, as its report arrives."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, TEST_REPORT_ATTRIBUTE, None)
+        if data is not None:
+            self.state.merge(WorkerReport.from_dict(data))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -103,7 +135,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     outcome = state.recorder.apply()
     state.outcome = outcome
     unasked = outcome.anything_written and state.settings.record.defaulted
-    if (unasked or outcome.conflicts or outcome.problems) and session.exitstatus == 0:
+    failed = outcome.conflicts or outcome.problems or state.problems
+    if (unasked or failed) and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -112,7 +145,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     outcome = state.outcome if state is not None else None
     if state is None or outcome is None:
         return
-    if not (outcome.anything_written or outcome.problems or outcome.conflicts or state.notes):
+    problems = state.problems + outcome.problems + outcome.conflicts
+    if not (outcome.anything_written or problems or state.notes):
         return
     record = state.settings.record
     terminalreporter.section("snapq")
@@ -135,12 +169,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         # Also in pytest's last line, which would otherwise say only "N passed".
         recorded = ["inline"] * outcome.total_written + list(outcome.files)
         terminalreporter.stats.setdefault("recorded (the run fails)", []).extend(recorded)
-    problems = outcome.problems + outcome.conflicts
     for problem in problems:
         write(f"snapq: {problem}", red=True)
     if problems:
         terminalreporter.stats.setdefault("snapq problems", []).extend(problems)
-    for note in state.notes:
+    for note in dict.fromkeys(state.notes):  # each worker says the run's notes again
         write(f"snapq note: {note}", yellow=True)
 
 

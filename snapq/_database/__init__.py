@@ -5,5 +5,6 @@ its data directory, ``users`` decides whom it runs as, ``_watchdog`` (a script) 
 run dies), ``run`` owns the run's directory, ``databases``, ``liveness`` and
 ``template`` make the template and each worker's copy, ``provision`` ties these
 together for one process, ``isolation`` wraps each test in a transaction, ``libpq``
-and ``urls`` are helpers. Nothing here imports pytest or the snapshot layer.
+and ``urls`` are helpers, ``passfile`` keeps the external server's password out of
+every connection string. Nothing here imports pytest or the snapshot layer.
 """

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from snapq._database.remedies import USE_THE_EMBEDDED_SERVER
+from snapq._database.remedies import USE_THE_EMBEDDED_SERVER, WAIT_LONGER
 from snapq._database.urls import describe_url, with_database
 from snapq._errors import ProvisioningError, ServerUnreachableError
 
@@ -68,14 +68,27 @@ class Server:
         try:
             return self._engine.connect()
         except OperationalError as error:
-            msg = (
-                f"snapq could not connect to {describe_url(self.admin_url)}:\n"
-                f"  {str(error.orig).strip()}\n"
-                "Fix: check that the server is running and that the URL's host, port, user "
-                "and password are right (the user needs the CREATEDB privilege); or "
-                f"{USE_THE_EMBEDDED_SERVER}."
+            raise self._unreachable(str(error.orig).strip()) from None
+
+    def _unreachable(self, reason: str) -> ServerUnreachableError:
+        # psycopg says "connection timeout expired", libpq "timeout expired".
+        if "timeout expired" in reason:
+            seconds = self.connect_args.get("connect_timeout")
+            fix = (
+                f"the server did not answer within the connect timeout ({seconds} s; libpq "
+                "waits at least 2): check that PostgreSQL listens at the URL's host and port, "
+                f"or {WAIT_LONGER}"
             )
-            raise ServerUnreachableError(msg) from None
+        else:
+            fix = (
+                "check that the server is running and that the URL's host, port, user "
+                "and password are right (the user needs the CREATEDB privilege)"
+            )
+        msg = (
+            f"snapq could not connect to {describe_url(self.admin_url)}:\n  {reason}\n"
+            f"Fix: {fix}; or {USE_THE_EMBEDDED_SERVER}."
+        )
+        return ServerUnreachableError(msg)
 
     def refused(self, error: DBAPIError) -> ProvisioningError:
         """Explain a server that will not create or drop snapq's databases."""
@@ -129,6 +142,18 @@ def databases_by_run(admin: Connection) -> dict[str, list[str]]:
         if match:
             runs.setdefault(match.group(1), []).append(name)
     return runs
+
+
+def droppable_databases(admin: Connection) -> set[str]:
+    """Return the names of snapq's databases that this role may drop: those whose
+    owner's privileges it has (its own; a superuser has every role's)."""
+    return {
+        name
+        for (name,) in admin.exec_driver_sql(
+            "SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'snapq\\_%%' "
+            "AND pg_catalog.pg_has_role(datdba, 'USAGE')"
+        )
+    }
 
 
 def _quote(connection: Connection, name: str) -> str:

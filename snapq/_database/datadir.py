@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from snapq._database.binaries import PostgresInstall
 from snapq._database.remedies import USE_A_SERVER, USE_OTHER_BINARIES
-from snapq._database.users import chown_tree, euid, is_root
-from snapq._errors import ProvisioningError, ServerStartError
+from snapq._database.users import chown_tree, is_root, secure_directory
+from snapq._errors import ServerStartError
 
 if TYPE_CHECKING:
     import pwd
@@ -45,18 +45,19 @@ def cache_dir() -> Path:
 
 
 def private_cache() -> Path:
-    """Create the cache directory, refusing one that another user could have planted."""
-    cache = cache_dir()
-    cache.mkdir(parents=True, exist_ok=True, mode=0o755)
-    status = cache.stat()
-    if status.st_uid != euid() or status.st_mode & 0o022:
-        msg = (
-            f"snapq will not use its cache directory {cache}: it is owned by uid "
-            f"{status.st_uid} or writable by others, so its binaries could be replaced.\n"
-            "Fix: remove it, or set SNAPQ_CACHE_DIR to a directory only you can write."
-        )
-        raise ProvisioningError(msg)
-    return cache
+    """Return the cache directory, created if missing, refusing one that another user
+    could have planted or could swap (it supplies the server's data directory)."""
+    return secure_directory(
+        cache_dir(),
+        # As root, the server user traverses it to the binaries copied there.
+        mode=0o711 if is_root() else 0o700,
+        what="its cache directory",
+        fix=(
+            "set SNAPQ_CACHE_DIR to a directory of yours that only you can write, inside "
+            "directories that only you or root can write; or, if the cache directory "
+            "itself is at fault, remove it and snapq makes it anew."
+        ),
+    )
 
 
 def fill_data_dir(
@@ -68,7 +69,10 @@ def fill_data_dir(
     key = hashlib.sha256(key_source.encode()).hexdigest()[:12]
     cached = cache / f"initdb-{install.version}-{key}"
     if (cached / "PG_VERSION").is_file():
-        shutil.copytree(cached, data_dir, symlinks=True)
+        # Made private first: copytree would make it, and write into it, at the umask's
+        # mode (0755, 0644), and fix the modes only once done.
+        data_dir.mkdir(mode=0o700)
+        shutil.copytree(cached, data_dir, symlinks=True, dirs_exist_ok=True)
         if user is not None:
             chown_tree(data_dir, user)
         return

@@ -27,7 +27,13 @@ from snapq._database._watchdog import alive
 from snapq._database.binaries import PostgresInstall
 from snapq._database.datadir import SUPERUSER, fill_data_dir, private_cache, relocated
 from snapq._database.remedies import USE_A_SERVER, USE_OTHER_BINARIES
-from snapq._database.users import chown_tree, server_user, traversable_by
+from snapq._database.users import (
+    chown_tree,
+    private_opener,
+    secure_directory,
+    server_user,
+    traversable_by,
+)
 from snapq._errors import ProvisioningError, ServerStartError
 
 PORT = 5432  # only names the socket file: the socket directory is private to the run
@@ -76,7 +82,8 @@ class ServerInfo:
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self)))
+        with open(tmp, "w", opener=private_opener) as file:
+            file.write(json.dumps(asdict(self)))
         tmp.replace(path)
 
     @classmethod
@@ -91,6 +98,16 @@ def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> 
     ``owner_pid`` exits, even if it is killed.
     """
     user = server_user()
+    # The data directory goes in here: no other user may be able to swap it for theirs.
+    run_dir = secure_directory(
+        run_dir,
+        mode=0o700,
+        what="the run directory",
+        fix=(
+            "set TMPDIR to a directory of yours that only you can write, inside "
+            "directories that only you or root can write."
+        ),
+    )
     cache = private_cache()
     if user is not None and not traversable_by(install.bindir, user):
         install = relocated(install, cache)
@@ -117,7 +134,9 @@ def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> 
         command += ["-c", f"{name}={value}"]
     # -l is not a postgres flag; the log goes to a file so the server never holds
     # the caller's stdout/stderr (which would hang anything capturing them).
-    with log_path.open("ab") as log:
+    # Only the server (through this descriptor) and snapq read it: it holds the text
+    # of failing statements.
+    with open(log_path, "ab", opener=private_opener) as log:
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -177,7 +196,7 @@ def _wait_until_ready(
             msg = (
                 f"the embedded {install.describe()} exited with status {process.returncode} "
                 f"while starting.\nCommand: {' '.join(map(str, process.args))}\n"  # type: ignore[arg-type]
-                f"Last lines of its log ({log_path}):\n{_tail(log_path)}\n"
+                f"Last lines of its log ({log_path}):\n{log_tail(log_path)}\n"
                 f"Fix the cause above, {USE_OTHER_BINARIES}, or {USE_A_SERVER}."
             )
             raise ServerStartError(msg)
@@ -189,7 +208,7 @@ def _wait_until_ready(
         time.sleep(0.005)
     msg = (
         f"the embedded {install.describe()} did not become ready within {START_TIMEOUT:.0f} s.\n"
-        f"Last lines of its log ({log_path}):\n{_tail(log_path)}"
+        f"Last lines of its log ({log_path}):\n{log_tail(log_path)}"
     )
     raise ServerStartError(msg)
 
@@ -234,7 +253,8 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _tail(log_path: Path) -> str:
+def log_tail(log_path: Path) -> str:
+    """Return the last lines of a server log, indented, for a message."""
     try:
         lines = log_path.read_text(errors="replace").splitlines()
     except OSError:

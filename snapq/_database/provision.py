@@ -7,16 +7,18 @@ that builds the schema.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from snapq._config import Settings
 from snapq._database.binaries import PostgresInstall, find_postgres
 from snapq._database.databases import Server, database_name, databases_by_run, drop_database
 from snapq._database.liveness import Liveness
+from snapq._database.passfile import write_passfile
 from snapq._database.run import Run
 from snapq._database.template import RunTemplate, Setup, copy_template
-from snapq._database.urls import describe_url
-from snapq._errors import SnapqError
+from snapq._database.urls import describe_url, split_password, with_passfile
+from snapq._errors import ProvisioningError, SnapqError
 
 
 class Provisioner:
@@ -29,11 +31,29 @@ class Provisioner:
         self._install: PostgresInstall | None = None
         self._server: Server | None = None
         self._liveness: Liveness | None = None
+        self._url_without_password: str | None = None
+        # Databases of dead runs that this role may not drop, left as they were.
+        self.left_databases: list[str] = []
 
     @property
     def connect_args(self) -> dict[str, Any]:
         """psycopg arguments for every connection snapq opens (timeouts, a name)."""
-        return {"options": self.settings.server_options(), "application_name": "snapq"}
+        return {
+            "options": self.settings.server_options(),
+            "application_name": "snapq",
+            "connect_timeout": self.settings.connect_timeout.value,
+        }
+
+    @property
+    def notes(self) -> list[str]:
+        """Say what this process left alone that the user may want to clean up."""
+        if not self.left_databases:
+            return []
+        names = ", ".join(self.left_databases)
+        return [
+            f"left databases of dead runs that the server's user may not drop (another role "
+            f"owns them, or uses them): {names}. Drop them as their owner or as a superuser."
+        ]
 
     def install(self) -> PostgresInstall:
         if self._install is None:
@@ -48,7 +68,7 @@ class Provisioner:
         self._liveness = Liveness(server, self.run.run_id)
         self._liveness.hold()
         self.used_database = True  # from here on there may be databases to drop
-        self._liveness.drop_dead_runs()
+        self.left_databases = self._liveness.drop_dead_runs()
         template = RunTemplate(server, run_id=self.run.run_id, setup=setup)
         name = database_name(self.run.run_id, role)
         return copy_template(server, template, run_id=self.run.run_id, name=name)
@@ -66,28 +86,47 @@ class Provisioner:
         """End the run: drop its databases on an external server, stop the embedded one."""
         try:
             if databases_used and self.settings.url.value is not None:
-                self._drop_run_databases(self.settings.url.value)
+                self._drop_run_databases()
         finally:
             self.run.close()
 
-    def _drop_run_databases(self, url: str) -> None:
-        server = Server(url, connect_args=self.connect_args)
-        liveness = Liveness(server, self.run.run_id)
-        try:
-            liveness.hold()
-            with server.connect() as admin:
-                for name in databases_by_run(admin).get(self.run.run_id, []):
-                    drop_database(admin, name)
-        except Exception:  # noqa: S110 - clean-up must not end the run with a
-            pass  # traceback; the tests reported the problem, a later run drops leftovers
-        finally:
-            liveness.release()
-            server.close()
+    def _drop_run_databases(self) -> None:
+        # Clean-up must not end the run with a traceback: the tests reported the
+        # problem, and a later run drops what is left.
+        with contextlib.suppress(Exception):
+            server = Server(self._server_url(), connect_args=self.connect_args)
+            liveness = Liveness(server, self.run.run_id)
+            try:
+                liveness.hold()
+                with server.connect() as admin:
+                    for name in databases_by_run(admin).get(self.run.run_id, []):
+                        drop_database(admin, name)
+            finally:
+                liveness.release()
+                server.close()
 
     def _server_url(self) -> str:
         if self.settings.url.value is not None:
-            return self.settings.url.value
+            return self._connection_url(self.settings.url.value)
         return self.run.server(self.install).url()
+
+    def _connection_url(self, url: str) -> str:
+        """Return ``url`` as snapq connects with it: its password, if any, moved into a
+        password file in the run directory (see ``passfile``)."""
+        if self._url_without_password is None:
+            bare, password = split_password(url)
+            if password is None:
+                self._url_without_password = bare
+            else:
+                self.run.ensure()
+                # As a SnapqError, shown without the traceback, whose frames hold the password.
+                try:
+                    passfile = write_passfile(self.run.run_dir, password)
+                except OSError as error:
+                    msg = f"snapq could not write its password file: {error}"
+                    raise ProvisioningError(msg) from None
+                self._url_without_password = with_passfile(bare, str(passfile))
+        return self._url_without_password
 
 
 def describe_server(settings: Settings) -> str:

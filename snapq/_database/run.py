@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,12 +22,20 @@ from pathlib import Path
 from snapq._database._watchdog import alive
 from snapq._database.binaries import PostgresInstall
 from snapq._database.datadir import private_cache
-from snapq._database.embedded import ServerInfo, start_server, stop_server
-from snapq._database.users import euid, is_root, server_user, traversable_by
+from snapq._database.embedded import ServerInfo, log_tail, start_server, stop_server
+from snapq._database.users import (
+    euid,
+    is_root,
+    private_opener,
+    secure_directory,
+    server_user,
+    traversable_by,
+)
 from snapq._errors import ProvisioningError
 
 RUN_DIR_PREFIX = "snapq-"
 MIN_MEMORY_DIR_BYTES = 2 * 1024**3  # a small /dev/shm (containers: 64 MB) is not used
+RUNS_MODE = 0o711  # the server user reaches its run directory; nobody lists them
 
 
 @dataclass(frozen=True)
@@ -38,20 +47,49 @@ class Run:
     owner_pid: int
 
     @classmethod
-    def create(cls) -> Run:
-        """Create a run owned by this process."""
+    def plan(cls) -> Run:
+        """Choose the id and directory of a run owned by this process; create nothing
+        (``ensure`` does, when some process of the run first needs the directory)."""
         bases = run_bases()
         while True:
             run_id = secrets.token_hex(4)
             # Short: the server's unix socket path must fit in about 100 bytes.
             run_dir = bases[0] / f"{RUN_DIR_PREFIX}{run_id}"
-            try:
-                run_dir.mkdir(mode=0o700)
-            except FileExistsError:
-                continue
-            run = cls(run_id, run_dir, os.getpid())
-            (run_dir / "run.json").write_text(json.dumps({"owner_pid": run.owner_pid}))
-            return run
+            if not run_dir.exists():
+                return cls(run_id, run_dir, os.getpid())
+
+    @classmethod
+    def create(cls) -> Run:
+        """Create a run owned by this process, with its directory."""
+        run = cls.plan()
+        run.ensure()
+        return run
+
+    def ensure(self) -> None:
+        """Create the run directory, unless a process of this run already has.
+
+        Any process of the run may be first (an xdist worker, say), so the
+        directory may exist; it is used only if it is ours and says it belongs to
+        this run's owner.
+        """
+        with contextlib.suppress(FileExistsError):
+            self.run_dir.mkdir(mode=0o700)
+        status = self.run_dir.lstat()
+        if not stat.S_ISDIR(status.st_mode) or status.st_uid != euid():
+            msg = f"snapq will not use the run directory {self.run_dir}: it is not its own"
+            raise ProvisioningError(msg)
+        marker = self.run_dir / "run.json"
+        scratch = self.run_dir / f"run.json.{os.getpid()}"
+        with open(scratch, "w", opener=private_opener) as file:
+            file.write(json.dumps({"owner_pid": self.owner_pid}))
+        try:
+            os.link(scratch, marker)  # exclusive, and never seen half-written
+        except FileExistsError:
+            if json.loads(marker.read_text()).get("owner_pid") != self.owner_pid:
+                msg = f"snapq will not use the run directory {self.run_dir}: another run has it"
+                raise ProvisioningError(msg) from None
+        finally:
+            scratch.unlink()
 
     def to_dict(self) -> dict[str, str | int]:
         return {"run_id": self.run_id, "run_dir": str(self.run_dir), "owner_pid": self.owner_pid}
@@ -66,12 +104,25 @@ class Run:
 
     def server(self, find_install: Callable[[], PostgresInstall]) -> ServerInfo:
         """Return the run's embedded server, starting it if no process has yet."""
+        self.ensure()
         with self._locked():
             if self._server_file.exists():
                 return ServerInfo.load(self._server_file)
             info = start_server(find_install(), run_dir=self.run_dir, owner_pid=self.owner_pid)
             info.save(self._server_file)
             return info
+
+    def exited_server(self) -> str | None:
+        """Say so if the run's embedded server was started and has exited since."""
+        info = self.started_server()
+        if info is None or alive(info.pid):
+            return None
+        log = self.run_dir / "postgres.log"
+        return (
+            f"snapq: the embedded PostgreSQL server (pid {info.pid}) has exited, so no test "
+            "can reach its database, and the run stops.\n"
+            f"Last lines of its log ({log}):\n{log_tail(log)}"
+        )
 
     def started_server(self) -> ServerInfo | None:
         """Return the embedded server if some process of this run started it."""
@@ -88,7 +139,7 @@ class Run:
     def _locked(self) -> Iterator[None]:
         import fcntl  # POSIX only: imported where needed, so the plugin loads anywhere
 
-        with (self.run_dir / "lock").open("a") as handle:
+        with open(self.run_dir / "lock", "a", opener=private_opener) as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -103,7 +154,8 @@ def remove_stale_runs(bases: list[Path] | None = None) -> None:
     for marker in markers:
         run_dir = marker.parent
         try:
-            if run_dir.stat().st_uid != euid():
+            status = run_dir.lstat()  # a link named like a run, to a directory of ours, is not one
+            if not stat.S_ISDIR(status.st_mode) or status.st_uid != euid():
                 continue  # not ours: never signal or delete on another user's word
             owner_pid = int(json.loads(marker.read_text())["owner_pid"])
         except (OSError, ValueError, KeyError):
@@ -125,7 +177,9 @@ def run_bases() -> list[Path]:
     the system's temporary directory. As root, a base the server user cannot reach
     is replaced by a directory in snapq's cache.
     """
-    bases = [Path(tempfile.gettempdir())]
+    # Links resolved once, here: a run directory's path never goes through one that
+    # could be swapped later (start_server checks the directories on the way).
+    bases = [Path(os.path.realpath(tempfile.gettempdir()))]
     shm = Path("/dev/shm")  # noqa: S108 - only a parent: run directories are made exclusively
     if "TMPDIR" not in os.environ and _roomy(shm):
         bases.insert(0, shm)
@@ -135,8 +189,14 @@ def run_bases() -> list[Path]:
         except ProvisioningError:
             return bases
         if user is not None and not traversable_by(bases[0], user):
-            fallback = private_cache() / "runs"
-            fallback.mkdir(mode=0o755, exist_ok=True)
+            fallback = secure_directory(
+                private_cache() / "runs",
+                mode=RUNS_MODE,
+                what="its directory of runs",
+                fix="remove it; snapq makes it anew.",
+            )
+            if stat.S_IMODE(fallback.stat().st_mode) != RUNS_MODE:
+                fallback.chmod(RUNS_MODE)  # left listable by an older snapq
             bases.insert(0, fallback)
     return bases
 

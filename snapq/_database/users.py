@@ -1,5 +1,6 @@
 """Whom the embedded server runs as: PostgreSQL refuses root, so root hands it to
-an existing unprivileged user, and owns only snapq's own directories to that user."""
+an existing unprivileged user, and owns only snapq's own directories to that user;
+and which of snapq's directories and files no other user can read or swap."""
 
 from __future__ import annotations
 
@@ -60,6 +61,86 @@ def traversable_by(path: Path, user: pwd.struct_passwd) -> bool:
         if not allowed:
             return False
     return True
+
+
+def private_opener(path: str, flags: int) -> int:
+    """Open as ``open`` does, creating a file that only its owner can read or write."""
+    return os.open(path, flags, 0o600)
+
+
+def secure_directory(path: Path, *, mode: int, fix: str, what: str) -> Path:
+    """Return ``path`` once no other user can swap it, creating it with ``mode`` if missing.
+
+    The path itself is made trustworthy rather than opened once and used by
+    descriptor: PostgreSQL, initdb, the copies and the watchdog all take paths, so
+    snapq would look the path up again anyway. Every directory from ``/`` down must
+    be a real directory (not a link) of root or of this user, writable by no one
+    else, except that a sticky one (``/var/tmp``) may be, as its other users can
+    neither rename nor remove an entry of ours; ``path`` itself must be this user's
+    and writable by them alone. Then nobody else can change what the path names.
+    Links among the parents are read once, here, and the directory they lead to is
+    returned, checked and used from then on.
+
+    Raises ProvisioningError naming ``what`` and ``fix`` otherwise.
+    """
+    me = euid()
+    path = Path(os.path.abspath(path))
+    existing = path.parent
+    while not os.path.isdir(existing) and existing != existing.parent:
+        existing = existing.parent
+    path = Path(os.path.realpath(existing)) / path.relative_to(existing)
+    if me is None:  # no owners to compare (Windows)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    current = Path(path.anchor)
+    reason = _replaceable(current, last=current == path, me=me)
+    for part in path.parts[1:]:
+        if reason:
+            break
+        current /= part
+        try:
+            current.mkdir(mode=mode)
+            current.chmod(mode)  # what the umask took away; ours, in a checked parent
+        except FileExistsError:
+            pass  # checked below, whatever it is: a link planted here is refused
+        except OSError as error:
+            reason = f"{current} cannot be created ({error.strerror})"
+            break
+        reason = _replaceable(current, last=current == path, me=me)
+    if reason:
+        msg = f"snapq will not use {what} {path}: {reason}.\nFix: {fix}"
+        raise ProvisioningError(msg)
+    return path
+
+
+def _replaceable(directory: Path, *, last: bool, me: int) -> str | None:
+    """Say how another user could swap ``directory`` or what is in it, if they could."""
+    try:
+        status = directory.lstat()
+    except OSError as error:
+        return f"{directory} cannot be examined ({error.strerror})"
+    if stat.S_ISLNK(status.st_mode):
+        target = os.path.realpath(directory)
+        return (
+            f"{directory} is a symbolic link (to {target}), and what a link leads to "
+            f"can change between snapq's check and its use; name {target} itself instead"
+        )
+    if not stat.S_ISDIR(status.st_mode):
+        return f"{directory} is not a directory"
+    if status.st_uid != me and (last or status.st_uid != 0):
+        return f"{directory} belongs to {_user_name(status.st_uid)}, who could replace it"
+    if status.st_mode & 0o022 and (last or not status.st_mode & stat.S_ISVTX):
+        return f"{directory} can be written by other users, who could replace what is in it"
+    return None
+
+
+def _user_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def chown_tree(root: Path, user: pwd.struct_passwd) -> None:

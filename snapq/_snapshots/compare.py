@@ -9,11 +9,12 @@ names the flag that accepts it.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from snapq._config import RecordMode
+from snapq._config import SPECS, RecordMode
 from snapq._context import TestContext
 from snapq._snapshots.inline import normalize
 from snapq._snapshots.locations import display_path
@@ -21,6 +22,10 @@ from snapq._snapshots.recorder import CONFLICT_ADVICE, Observation
 from snapq._snapshots.sections import section
 
 ACCEPT = "Accept the change with --snapshot-update (or --snapq-record=failed)."
+OUTSIDE_A_TEST = (
+    "snapq records only inside a running test (not at module level, in a session "
+    "fixture or in another thread): call it from the test, or change the snapshot by hand."
+)
 
 CallSite = Callable[[], tuple[str, int, int]]  # (path, line, column), found when needed
 
@@ -30,6 +35,7 @@ class _Verdict:
     name: str
     expected: str | None
     actual: str
+    too_long: bool = False  # to be recorded, but too long to write inline
 
 
 def check_inline(
@@ -40,16 +46,21 @@ def check_inline(
     """Compare inline snapshots (name: (literal, actual)); queue what to record; fail."""
     __tracebackhide__ = True
     mode = context.record.value if context is not None else RecordMode.NEVER
+    verdicts = {
+        name: _judge(mode, expected, normalize(actual))
+        for name, (expected, actual) in snapshots.items()
+    }
+    too_long = [
+        _Verdict(name, snapshots[name][0], actual, too_long=True)
+        for name, (actual, change) in verdicts.items()
+        if change and context is not None and _too_long(actual, context.inline_max_lines)
+    ]
+    if too_long:  # nothing of this call is recorded, not even what would fit
+        raise AssertionError(failure_message(context, too_long, []))
     failures: list[_Verdict] = []
     clashes: list[str] = []
-    for name, (expected, actual_text) in snapshots.items():
-        actual = normalize(actual_text)
-        if expected is not None and normalize(expected) == actual:
-            change = mode is RecordMode.ALL
-        elif expected is None:
-            change = mode.records_missing
-        else:
-            change = mode.records_different
+    for name, (actual, change) in verdicts.items():
+        expected = snapshots[name][0]
         if context is not None and mode.records_missing:
             clash = _observe(context, site, name, actual, change=change)
             if clash is not None:
@@ -59,6 +70,15 @@ def check_inline(
             failures.append(_Verdict(name, expected, actual))
     if clashes or failures:
         raise AssertionError(failure_message(context, failures, clashes))
+
+
+def _judge(mode: RecordMode, expected: str | None, actual: str) -> tuple[str, bool]:
+    """Return the normalized actual text, and whether the mode records it."""
+    if expected is not None and normalize(expected) == actual:
+        return actual, mode is RecordMode.ALL
+    if expected is None:
+        return actual, mode.records_missing
+    return actual, mode.records_different
 
 
 def check_file(context: TestContext | None, snapshot: Any, sections: dict[str, str]) -> None:
@@ -123,7 +143,17 @@ def failure_message(
 ) -> str:
     parts = list(clashes)
     for verdict in failures:
-        if verdict.expected is not None:
+        if verdict.too_long:
+            assert context is not None
+            lines = verdict.actual.count("\n") + 1
+            parts.append(
+                f"snapq: {verdict.name}= would be {lines} lines ({len(verdict.actual)} "
+                f"characters), more than snapq writes inline ({context.inline_max_lines} "
+                f"lines, {SPECS['inline_max_lines'].spellings}), so nothing was written. "
+                "Keep the result small with a LIMIT or a narrower WHERE, or keep it in a "
+                "file with snapshot=snapshot (syrupy's fixture)."
+            )
+        elif verdict.expected is not None:
             diff = difflib.unified_diff(
                 normalize(verdict.expected).splitlines(),
                 verdict.actual.splitlines(),
@@ -132,7 +162,7 @@ def failure_message(
                 lineterm="",
             )
             parts.append(
-                f"snapq: {section(verdict.name).differs} from the snapshot:\n" + "\n".join(diff)
+                f"snapq: {section(verdict.name).differs} from the snapshot:\n" + _capped(diff)
             )
         elif context is None:
             parts.append(
@@ -148,10 +178,28 @@ def failure_message(
                 "by running locally (not on CI) or with --snapq-record=missing; it would be:\n"
                 + _indent(verdict.actual)
             )
-    if any(verdict.expected is not None for verdict in failures):
-        parts.append(ACCEPT)
+    if any(verdict.expected is not None and not verdict.too_long for verdict in failures):
+        parts.append(ACCEPT if context is not None else OUTSIDE_A_TEST)
     return "\n\n".join(parts)
 
 
+DIFF_LINES = 200  # the most of a diff, or of a text, that a failure shows
+CHARACTERS_PER_LINE = 200  # a long line counts as this many, toward inline_max_lines
+
+
+def _too_long(text: str, max_lines: int) -> bool:
+    return text.count("\n") + 1 > max_lines or len(text) > max_lines * CHARACTERS_PER_LINE
+
+
+def _capped(lines: Iterable[str]) -> str:
+    """Join at most DIFF_LINES lines, and say how many more were left out."""
+    remaining = iter(lines)
+    shown = list(itertools.islice(remaining, DIFF_LINES))
+    left_out = sum(1 for _ in remaining)
+    if left_out:
+        shown.append(f"... and {left_out} more lines, left out")
+    return "\n".join(shown)
+
+
 def _indent(text: str) -> str:
-    return "\n".join("    " + line if line else "" for line in text.splitlines())
+    return _capped("    " + line if line else "" for line in text.splitlines())

@@ -10,8 +10,14 @@ and writes. Nothing here imports pytest.
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import hashlib
 import os
 import shutil
+import stat
+import tempfile
+import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -64,11 +70,18 @@ class Outcome:
 
 
 class Recorder:
-    """Observations of one process, or merged from every xdist worker."""
+    """Observations of one process, or merged from every xdist worker.
+
+    Edits are positions in a test file's text, so they are written only into the
+    very text that ran: the first observation of a file takes a digest of it, and
+    a file whose digest differs at the end (edited during the run) is left alone.
+    """
 
     def __init__(self) -> None:
         self._by_site: dict[tuple[str, int, int, str], list[Observation]] = defaultdict(list)
         self.files: list[str] = []  # snapshot files that syrupy wrote for assert_query
+        self.sources: dict[str, str] = {}  # test file -> digest of its text when observed
+        self._unsent: list[Observation] = []  # not yet taken by take_unsent()
 
     def observe(self, observation: Observation) -> Observation | None:
         """Record ``observation``; return an earlier one of the same site it contradicts.
@@ -76,6 +89,11 @@ class Recorder:
         Different values contradict each other only when one of them is to be written:
         a parametrized test that passes each case its own literal is fine.
         """
+        if observation.path not in self.sources:
+            self.sources[observation.path] = _digest(Path(observation.path))
+        return self._add(observation)
+
+    def _add(self, observation: Observation) -> Observation | None:
         earlier = self._by_site[observation.site]
         clash = next(
             (
@@ -87,15 +105,25 @@ class Recorder:
         )
         if not any(seen == observation for seen in earlier):
             earlier.append(observation)
+            self._unsent.append(observation)
         return clash
 
     def export(self) -> list[dict[str, Any]]:
         """Return the observations as plain data, for xdist's workeroutput."""
         return [asdict(seen) for seen in self._observations()]
 
-    def merge(self, exported: list[dict[str, Any]]) -> None:
+    def take_unsent(self) -> list[dict[str, Any]]:
+        """Return, as plain data, the observations made since the last call."""
+        unsent, self._unsent = self._unsent, []
+        return [asdict(seen) for seen in unsent]
+
+    def merge(self, exported: list[dict[str, Any]], sources: dict[str, str] | None = None) -> None:
+        """Take in another process's observations, and the digests of the files it read."""
+        for path, digest in (sources or {}).items():
+            if self.sources.setdefault(path, digest) != digest:
+                self.sources[path] = CHANGED  # two workers read different texts
         for data in exported:
-            self.observe(Observation(**data))
+            self._add(Observation(**data))
 
     def apply(self) -> Outcome:
         """Write every change that is wanted and unambiguous; report the rest."""
@@ -122,29 +150,75 @@ class Recorder:
                 if any(observation.change for observation in seen):
                     changes[path].append(Change(line, column, seen[0].name, seen[0].value))
         for path, file_changes in sorted(changes.items()):
-            self._write(Path(path), file_changes, outcome)
+            self._write(Path(path), file_changes, outcome, read_as=self.sources.get(path))
+        for path in self.sources:
+            _remove_stale_scratch(Path(path))
         return outcome
 
     def _observations(self) -> list[Observation]:
         return [seen for observations in self._by_site.values() for seen in observations]
 
     @staticmethod
-    def _write(path: Path, changes: list[Change], outcome: Outcome) -> None:
+    def _write(path: Path, changes: list[Change], outcome: Outcome, *, read_as: str | None) -> None:
+        shown = display_path(str(path))
         try:
             data = path.read_bytes()
+            if read_as is not None and hashlib.sha256(data).hexdigest() != read_as:
+                outcome.problems.append(
+                    f"{shown}: changed while the tests ran, so the positions snapq recorded "
+                    "may point at other calls now; nothing was written into it. Run the tests "
+                    "again to record its snapshots."
+                )
+                return
+            if not path.stat().st_mode & stat.S_IWUSR:
+                outcome.problems.append(
+                    f"{shown}: not rewritten: the file is read-only; make it writable "
+                    "(chmod u+w) and run again to record its snapshots."
+                )
+                return
             source, encoding = decode_source(data)
             rewritten = rewrite(source, changes, encoding=encoding)
             if rewritten.applied:
                 _replace_file(path, rewritten.text.encode(encoding))
-                outcome.written[display_path(str(path))] = len(rewritten.applied)
+                outcome.written[shown] = len(rewritten.applied)
         except (OSError, UnicodeError, SyntaxError, RewriteError) as error:
-            outcome.problems.append(f"{display_path(str(path))}: not rewritten: {error}")
+            outcome.problems.append(f"{shown}: not rewritten: {error}")
+
+
+CHANGED = "changed"  # a file's digest when two processes read different texts of it
+SCRATCH_SUFFIX = ".snapq-tmp"
+STALE_SCRATCH_SECONDS = 60.0  # a scratch file lives milliseconds; older ones are a crash's
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return CHANGED  # unreadable now: nothing will be written into it
 
 
 def _replace_file(path: Path, data: bytes) -> None:
-    """Replace ``path``'s content in one step: a crash leaves the old file or the new."""
+    """Replace ``path``'s content in one step: a crash leaves the old file or the new
+    (and a scratch file, which a later run removes)."""
     path = path.resolve()  # through a symlink to the real file, keeping the link
-    scratch = path.with_name(f".{path.name}.snapq-tmp")
-    scratch.write_bytes(data)
-    shutil.copymode(path, scratch)
-    os.replace(scratch, path)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=SCRATCH_SUFFIX, dir=path.parent)
+    scratch = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        shutil.copymode(path, scratch)
+        os.replace(scratch, path)
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale_scratch(path: Path) -> None:
+    """Remove the scratch files that a killed run left beside ``path``; a concurrent
+    run's, which live for milliseconds, are left alone."""
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for scratch in path.parent.glob(f".{glob.escape(path.name)}.*{SCRATCH_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                if now - scratch.lstat().st_mtime > STALE_SCRATCH_SECONDS:
+                    scratch.unlink()

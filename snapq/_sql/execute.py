@@ -7,6 +7,7 @@ transaction usable after it; a statement that succeeds keeps its effects.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -37,6 +38,17 @@ class _Capture:
 
 
 SAVEPOINT = "snapq_assert"
+# Errors that say the test run is unwell, not the statement: they fail the test and
+# are never a result. By SQLSTATE class: connection exceptions, insufficient
+# resources (disk, memory, connections), operator intervention (cancelled by a
+# timeout, shutdown), internal errors; and by code: a deadlock, a lock timeout, an
+# I/O error, an idle-in-transaction timeout.
+UNWELL_CLASSES = frozenset({"08", "53", "57", "XX"})
+UNWELL_STATES = frozenset({"40P01", "55P03", "58030", "25P03"})
+_UNWELL_NOTE = (
+    "snapq: this error says that the test run is unwell, not what the statement "
+    "gives, so it is not a result: it is neither recorded nor compared with a snapshot."
+)
 _CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
     "snapq_capture", default=None
 )
@@ -72,6 +84,11 @@ def execute(
         result = _read(statement, cursor_result, capture, frozenset(ignore))
     except DBAPIError as error:
         _CAPTURE.reset(token)
+        if run_is_unwell(error):
+            with contextlib.suppress(Exception):  # the connection may be gone too
+                end_savepoint(False)
+            error.add_note(_UNWELL_NOTE)
+            raise
         server_side = getattr(error.orig, "sqlstate", None) is not None
         end_savepoint(not server_side)  # a client-side error: the statement did run
         result = QueryResult(error=query_error(error))
@@ -152,6 +169,17 @@ def rows_result(
     return QueryResult(
         columns=columns, rows=tuple(tuple(row) for row in rows), returns_rows=True, ignored=ignored
     )
+
+
+def run_is_unwell(error: DBAPIError) -> bool:
+    """Tell whether ``error`` says the test run is unwell (a timeout, a lost
+    connection, a deadlock...) rather than what the statement itself gives."""
+    import psycopg
+
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is None:  # raised by the driver: a lost connection, or a value it cannot load
+        return isinstance(error.orig, psycopg.OperationalError | psycopg.InterfaceError)
+    return sqlstate[:2] in UNWELL_CLASSES or sqlstate in UNWELL_STATES
 
 
 def query_error(error: DBAPIError) -> QueryError:

@@ -23,6 +23,8 @@ SETTINGS_VARIABLES = (
     "SNAPQ_STATEMENT_TIMEOUT",
     "SNAPQ_LOCK_TIMEOUT",
     "SNAPQ_IDLE_IN_TRANSACTION_TIMEOUT",
+    "SNAPQ_INLINE_MAX_LINES",
+    "SNAPQ_CONNECT_TIMEOUT",
 )
 
 # Written by inner tests that call it: where the run's server is, for the outer test.

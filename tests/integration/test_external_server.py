@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from snapq._database.databases import lock_key
+from snapq._database.databases import Server, lock_key
 from snapq._database.embedded import ServerInfo
-from snapq._database.liveness import RUN_ALIVE_LOCK
-from tests.integration.conftest import Runner, assert_outcomes
+from snapq._database.liveness import RUN_ALIVE_LOCK, Liveness
+from tests.integration.conftest import Runner, assert_outcomes, wait_until
 
 CONFTEST = """
 from sqlalchemy import text
@@ -48,6 +49,34 @@ def admin(server: ServerInfo, sql: str) -> None:
 def url_with_password(external_server: ServerInfo) -> str:
     url = make_url(external_server.url()).set(password="s3cret-pw")  # noqa: S106 - a test value
     return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def make_role(external_server: ServerInfo) -> Iterator[Callable[..., str]]:
+    """Create login roles with CREATEDB; return a URL of the server for each.
+
+    At the end, the databases each role owns are dropped, then the role.
+    """
+    made: list[str] = []
+
+    def make(name: str, *, password: str | None = None) -> str:
+        given = f" PASSWORD '{password}'" if password else ""
+        admin(external_server, f"CREATE ROLE {name} LOGIN CREATEDB{given}")
+        made.append(name)
+        url = make_url(external_server.url()).set(username=name, password=password)
+        return url.render_as_string(hide_password=False)
+
+    yield make
+    for name in made:
+        for database in owned_by(external_server, name):
+            admin(external_server, f'DROP DATABASE "{database}" WITH (FORCE)')
+        admin(external_server, f"DROP ROLE {name}")
+
+
+def owned_by(server: ServerInfo, role: str) -> set[str]:
+    with psycopg.connect(host=server.socket_dir, user="postgres", dbname="postgres") as conn:
+        query = "SELECT datname FROM pg_database WHERE datdba = %s::regrole"
+        return {name for (name,) in conn.execute(query, (role,))}
 
 
 @pytest.fixture
@@ -157,3 +186,123 @@ def test_an_unreachable_server_is_reported_once(runner: Runner) -> None:
     output = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in output
     assert "_databases.py" not in output  # no frames of snapq's internals
+
+
+# A password that must appear in no output (snapq's messages, tracebacks with their
+# frames' arguments, logs, JUnit XML), spelled raw or URL-quoted: "never-shown" is in
+# both. A password file escapes its colon and its backslash.
+PASSWORD = "never-shown:7f3a\\x"  # noqa: S105 - a test value
+SHOWN_IF_LEAKED = "never-shown"
+SCRAM_ROLE = "snapq_with_password"
+LOSES_ITS_SERVER = """
+import psycopg
+from sqlalchemy import create_engine, text
+
+def test_works(snapq_connection, snapq_url):
+    assert snapq_connection.execute(text("SELECT current_user")).scalar() == "{role}"
+    with create_engine(snapq_url).connect() as own:  # a user's own engine authenticates
+        assert own.execute(text("SELECT current_user")).scalar() == "{role}"
+
+def test_the_server_goes_away():
+    with psycopg.connect(host={socket_dir!r}, user="postgres", autocommit=True) as conn:
+        conn.execute("ALTER ROLE {role} NOLOGIN")
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE usename = '{role}'")
+
+def test_connection_lost(snapq_connection):
+    snapq_connection.execute(text("SELECT 1"))
+
+def test_login_refused(snapq_connection):
+    snapq_connection.execute(text("SELECT 1"))
+
+def test_own_engine_refused(snapq_url):
+    create_engine(snapq_url).connect()
+"""
+
+
+@pytest.fixture
+def password_role(external_server: ServerInfo, make_role: Callable[..., str]) -> Iterator[str]:
+    """A role the server asks for its password (scram), unlike every other role."""
+    url = make_role(SCRAM_ROLE, password=PASSWORD)
+    hba = Path(external_server.data_dir) / "pg_hba.conf"
+    original = hba.read_text()
+    hba.write_text(f"local all {SCRAM_ROLE} scram-sha-256\n{original}")
+    admin(external_server, "SELECT pg_reload_conf()")
+    try:
+        assert wait_until(lambda: asks_for_a_password(external_server, SCRAM_ROLE))
+        yield url
+    finally:
+        hba.write_text(original)
+        admin(external_server, "SELECT pg_reload_conf()")
+
+
+def asks_for_a_password(server: ServerInfo, role: str) -> bool:
+    try:
+        psycopg.connect(host=server.socket_dir, user=role, dbname="postgres").close()
+    except psycopg.OperationalError as error:
+        return "password" in str(error)
+    return False
+
+
+def test_the_password_appears_in_no_output(
+    runner: Runner, external_server: ServerInfo, password_role: str
+) -> None:
+    runner.pytester.makepyfile(
+        conftest=CONFTEST,
+        test_loses_its_server=LOSES_ITS_SERVER.format(
+            role=SCRAM_ROLE, socket_dir=external_server.socket_dir
+        ),
+    )
+    junit = runner.pytester.path / "junit.xml"
+    result = runner.run(
+        f"--snapq-url={password_role}",
+        "--tb=long",
+        "--showlocals",
+        "--log-level=DEBUG",
+        f"--junitxml={junit}",
+        "-rA",
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert result.parseoutcomes().get("passed") == 2, output
+    assert "conninfo" in output, "psycopg's connect frames should be in the tracebacks"
+    assert SHOWN_IF_LEAKED not in output
+    assert SHOWN_IF_LEAKED not in junit.read_text()
+
+
+def test_every_process_logs_in_with_the_password_and_drops_what_it_made(
+    runner: Runner, external_server: ServerInfo, password_role: str, xdist_args: list[str]
+) -> None:
+    runner.pytester.makepyfile(conftest=CONFTEST, test_things=TESTS)
+    assert_outcomes(runner.run(f"--snapq-url={password_role}", *xdist_args), passed=4)
+    assert owned_by(external_server, SCRAM_ROLE) == set()
+
+
+def test_leaves_dead_runs_databases_that_another_role_owns(
+    runner: Runner, external_server: ServerInfo, make_role: Callable[..., str]
+) -> None:
+    url = make_role("snapq_first")
+    make_role("snapq_other")
+    admin(external_server, "CREATE DATABASE snapq_0badc0de_main OWNER snapq_other")
+    runner.pytester.makepyfile(conftest=CONFTEST, test_things=TESTS)
+    assert_outcomes(runner.run(f"--snapq-url={url}"), passed=4)
+    assert owned_by(external_server, "snapq_other") == {"snapq_0badc0de_main"}
+    assert owned_by(external_server, "snapq_first") == set()
+
+
+def test_dropping_dead_runs_names_what_it_left(
+    external_server: ServerInfo, make_role: Callable[..., str]
+) -> None:
+    url = make_role("snapq_first")
+    make_role("snapq_other")
+    admin(external_server, "CREATE DATABASE snapq_0badc0de_main OWNER snapq_other")
+    admin(external_server, "CREATE DATABASE snapq_deadbeef_main OWNER snapq_first")
+    server = Server(url, connect_args={})
+    liveness = Liveness(server, "12345678")
+    liveness.hold()
+    try:
+        assert liveness.drop_dead_runs() == ["snapq_0badc0de_main"]
+    finally:
+        liveness.release()
+        server.close()
+    assert owned_by(external_server, "snapq_first") == set()
+    assert owned_by(external_server, "snapq_other") == {"snapq_0badc0de_main"}

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+
 import pytest
 
 from snapq._database.embedded import ServerInfo
@@ -108,3 +113,67 @@ def test_a_leaked_lock_fails_the_waiting_test_instead_of_hanging(runner: Runner)
         """
     )
     assert_outcomes(runner.run("--snapq-lock-timeout=200ms"), passed=1)
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """Return a port on 127.0.0.1 that accepts connections and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("how", ["flag", "ini", "env"])
+def test_a_server_that_never_answers_fails_the_run_fast(
+    runner: Runner, how: str, silent_listener: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.pytester.makepyfile("def test_db(snapq_connection):\n    pass\n")
+    args = give(runner, how, "connect_timeout", "1", monkeypatch)
+    url = f"postgresql://u@127.0.0.1:{silent_listener}/postgres"
+    result = runner.run(f"--snapq-url={url}", *args, timeout=30)  # libpq's own wait: 130 s
+    assert_outcomes(result, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*snapq could not connect to postgresql+psycopg://u@127.0.0.1:{silent_listener}/*",
+            "*timeout expired*",
+            "*--snapq-connect-timeout (ini snapq_connect_timeout, env SNAPQ_CONNECT_TIMEOUT)*",
+        ]
+    )
+
+
+@pytest.mark.parametrize("how", ["flag", "ini", "env"])
+def test_a_bad_connect_timeout_is_a_usage_error(
+    runner: Runner, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = runner.run(*give(runner, how, "connect_timeout", "10s", monkeypatch))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    source = {
+        "flag": "--snapq-connect-timeout",
+        "ini": "ini snapq_connect_timeout",
+        "env": "SNAPQ_CONNECT_TIMEOUT",
+    }[how]
+    result.stderr.fnmatch_lines([f"*snapq: {source}='10s' is not a whole number of seconds*"])
+
+
+def test_a_malformed_url_is_quoted_without_its_password(runner: Runner) -> None:
+    runner.pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = runner.run("--snapq-url=postgresql://ci:pw-s3cret@localhost:${PGPORT}/postgres")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*'postgresql://ci:***@localhost:${PGPORT}/postgres'*"])
+    assert "pw-s3cret" not in result.stdout.str() + result.stderr.str()

@@ -268,3 +268,77 @@ def test_server_options_use_the_resolved_values() -> None:
         "-c",
         "idle_in_transaction_session_timeout=1h",
     ]
+
+
+# The connect timeout -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "source"),
+    [
+        ("option", "--snapq-connect-timeout"),
+        ("environ", "SNAPQ_CONNECT_TIMEOUT"),
+        ("ini", "ini snapq_connect_timeout"),
+    ],
+)
+def test_connect_timeout_is_whole_seconds_from_any_source(where: str, source: str) -> None:
+    settings = resolve(
+        options={"snapq_connect_timeout": "3"} if where == "option" else {},
+        environ={"SNAPQ_CONNECT_TIMEOUT": "3"} if where == "environ" else {},
+        ini={"snapq_connect_timeout": "3"} if where == "ini" else {},
+    )
+    assert settings.connect_timeout.value == 3
+    assert settings.connect_timeout.source == source
+
+
+def test_connect_timeout_defaults_to_ten_seconds() -> None:
+    assert resolve().connect_timeout.value == 10
+    assert resolve().connect_timeout.source == "default"
+
+
+@pytest.mark.parametrize("value", ["10s", "-1", "1.5", "ten", "\u0663"])
+def test_a_connect_timeout_that_is_not_whole_seconds_names_its_source(value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve(environ={"SNAPQ_CONNECT_TIMEOUT": value})
+    assert str(raised.value).startswith(f"SNAPQ_CONNECT_TIMEOUT={value!r} is not a whole number")
+
+
+# Passwords -----------------------------------------------------------------------------
+
+
+def test_a_malformed_url_is_quoted_without_its_password() -> None:
+    with pytest.raises(ConfigError) as raised:
+        normalize_url("postgresql://ci:pw-s3cret@localhost:${PGPORT}/postgres", "SNAPQ_URL")
+    message = str(raised.value)
+    assert "pw-s3cret" not in message
+    assert "'postgresql://ci:***@localhost:${PGPORT}/postgres' is not a SQLAlchemy URL" in message
+
+
+def test_a_url_without_a_scheme_is_quoted_without_its_password() -> None:
+    with pytest.raises(ConfigError) as raised:
+        normalize_url("ci:pw-s3cret@localhost/postgres", "SNAPQ_URL")
+    assert "'ci:***@localhost/postgres' is not a SQLAlchemy URL" in str(raised.value)
+
+
+def test_a_malformed_url_hides_a_password_in_its_query() -> None:
+    with pytest.raises(ConfigError) as raised:
+        normalize_url("postgresql://ci@localhost:x/postgres?password=pw-s3cret&a=b", "SNAPQ_URL")
+    assert "pw-s3cret" not in str(raised.value)
+    assert "?password=***&a=b" in str(raised.value)
+
+
+def test_a_password_with_a_line_break_is_refused_naming_pgpassword() -> None:
+    with pytest.raises(ConfigError, match="PGPASSWORD"):
+        normalize_url("postgresql://ci:one%0Atwo@localhost/postgres", "SNAPQ_URL")
+
+
+def test_describe_url_hides_a_password_in_the_query_and_the_password_file() -> None:
+    described = describe_url(
+        "postgresql+psycopg://alice@db/app?password=s3cret&passfile=%2Frun%2Fpassfile&port=1"
+    )
+    assert described == "postgresql+psycopg://alice:***@db/app?port=1"
+
+
+def test_settings_repr_leaves_the_url_out() -> None:
+    settings = resolve(environ={"SNAPQ_URL": "postgresql://u:s3cret@localhost/postgres"})
+    assert "s3cret" not in repr(settings)
