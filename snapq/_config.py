@@ -196,6 +196,12 @@ class Settings:
     idle_in_transaction_timeout: Setting[str]
     connect_timeout: Setting[int]
 
+    def answer_timeout(self) -> float | None:
+        """Return how long snapq waits for an answer to its own statements: the
+        statement timeout and a margin (None: as long as it takes)."""
+        limit = duration_seconds(self.statement_timeout.value)
+        return None if limit == 0 else limit + ANSWER_MARGIN_SECONDS
+
     def server_options(self) -> str:
         """Return the libpq ``options`` that set up each connection: the timeouts, and
         the settings that change how values print, pinned so that a snapshot recorded
@@ -290,6 +296,17 @@ def _positive_number(setting: Setting[str | None]) -> Setting[int]:
         msg = f"{setting.source}={text!r} is not a whole number of 1 or more"
         raise ConfigError(msg)
     return setting.with_value(int(text))
+
+
+ANSWER_MARGIN_SECONDS = 10.0
+_UNIT_SECONDS = {"": 0.001, "ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def duration_seconds(duration: str) -> float:
+    """Return a PostgreSQL duration (``30s``, ``5min``; a bare number is milliseconds)
+    in seconds."""
+    number = duration.rstrip("abcdefghijklmnopqrstuvwxyz")
+    return int(number) * _UNIT_SECONDS[duration[len(number) :]]
 
 
 _DURATION = re.compile(r"[0-9]+(?:ms|s|min|h|d)?")

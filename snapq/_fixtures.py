@@ -103,9 +103,9 @@ def snapq_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterator[Eng
     """
     from sqlalchemy import create_engine
 
-    connect_args = request.config.stash[STATE].provisioner.connect_args
-    engine = create_engine(snapq_url, connect_args=connect_args)
-    prepare_engine(engine)
+    state = request.config.stash[STATE]
+    engine = create_engine(snapq_url, connect_args=state.provisioner.connect_args)
+    prepare_engine(engine, answer_timeout=state.settings.answer_timeout())
     yield engine
     engine.dispose()
 
@@ -131,11 +131,12 @@ def snapq_connection(
     try:
         with isolated_connection(snapq_engine, _snapq_baseline) as connection:
             yield connection
-            if connection.invalidated:  # lost: perhaps with the server
-                _stop_if_the_server_exited(request)
+            lost = connection.invalidated  # perhaps with the server
     except Exception:
-        _stop_if_the_server_exited(request)
+        _stop_if_the_server_is_gone(request)
         raise
+    if lost:
+        _stop_if_the_server_is_gone(request)
     leaked = _checked_out(snapq_engine) - checked_out
     if leaked > 0:
         snapq_engine.dispose(close=False)  # later tests get a pool of their own
@@ -152,16 +153,16 @@ def _checked_out(engine: Engine) -> int:
     return int(checkedout()) if checkedout is not None else 0
 
 
-def _stop_if_the_server_exited(request: pytest.FixtureRequest) -> None:
-    """Fail this test, and stop the run, if the embedded server has exited: every
-    later test would fail the same way."""
+def _stop_if_the_server_is_gone(request: pytest.FixtureRequest) -> None:
+    """Fail this test, and stop the run, if the embedded server has exited or is
+    stopped: every later test would fail the same way."""
     state = request.config.stash[STATE]
     if state.settings.url.value is not None:
         return
-    exited = state.run.exited_server()
-    if exited is not None:
-        request.session.shouldstop = "snapq: the embedded PostgreSQL server exited"
-        pytest.fail(exited, pytrace=False)
+    unwell = state.run.unwell_server()
+    if unwell is not None:
+        request.session.shouldstop = "snapq: the embedded PostgreSQL server is gone"
+        pytest.fail(unwell, pytrace=False)
 
 
 @pytest.fixture

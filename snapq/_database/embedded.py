@@ -170,6 +170,7 @@ def stop_server(info: ServerInfo) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(info.pid, signal.SIGQUIT)
+        _continue(info.pid)  # a stopped server handles it too
     deadline = time.monotonic() + STOP_TIMEOUT
     while time.monotonic() < deadline:
         # The pid file goes when the postmaster has exited; an exited server can
@@ -223,6 +224,21 @@ def _start_watchdog(*, owner_pid: int, server_pid: int, run_dir: Path) -> None:
         start_new_session=True,
     )
     _children[watchdog.pid] = watchdog
+
+
+def _continue(postmaster: int) -> None:
+    """Send SIGCONT to the postmaster and its children (each backend is a process
+    group of its own), so that stopped processes handle the signals they are sent."""
+    children = []
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if entry.name.isdigit() and int(fields[1]) == postmaster:
+                    children.append(int(entry.name))
+    for pid in (postmaster, *children):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGCONT)
 
 
 def _reap_children() -> None:

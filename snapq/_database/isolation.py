@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from snapq._database.libpq import driver_of, simple_query
+from snapq._database.deadline import watch_statements
+from snapq._database.libpq import driver_of, set_answer_timeout, simple_query
 from snapq._errors import IsolationError
 
 if TYPE_CHECKING:
@@ -120,17 +121,23 @@ def refuse_commit(connection: Connection) -> None:
         raise IsolationError(msg)
 
 
-def prepare_engine(engine: Engine) -> None:
+def prepare_engine(engine: Engine, *, answer_timeout: float | None = None) -> None:
     """Make ``engine`` refuse commits on test connections, and speak English.
 
     Error messages become part of result snapshots, so their language is pinned
-    too where the server allows it (``lc_messages`` needs a superuser).
+    too where the server allows it (``lc_messages`` needs a superuser). Every statement
+    on its connections waits at most ``answer_timeout`` seconds for an answer.
     """
     from sqlalchemy import event
 
+    def connected(dbapi_connection: Any, record: Any) -> None:
+        set_answer_timeout(dbapi_connection, answer_timeout)
+        _english_messages(dbapi_connection, record)
+
     if not event.contains(engine, "commit", refuse_commit):
         event.listen(engine, "commit", refuse_commit)
-        event.listen(engine, "connect", _english_messages)
+        event.listen(engine, "connect", connected)
+        watch_statements(engine)
 
 
 def _english_messages(dbapi_connection: Any, _record: Any) -> None:
@@ -157,8 +164,10 @@ def isolated_connection(engine: Engine, baseline: Baseline) -> Iterator[Connecti
         finally:
             connection.info.pop(TEST_CONNECTION, None)
             # After roll_back_test, this reaches no server: psycopg skips ROLLBACK
-            # outside a transaction.
-            if transaction.is_active:
+            # outside a transaction. A connection that was lost has nothing to end.
+            if connection.invalidated:
+                pass
+            elif transaction.is_active:
                 transaction.rollback()
             else:
                 connection.rollback()

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import select
+import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import psycopg
     from sqlalchemy import Connection
+
+
+# Seconds to wait for the server's answer to snapq's own statements, by DBAPI
+# connection (set when an engine connects; see isolation.prepare_engine). None: no limit.
+_ANSWER_TIMEOUTS: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+POLL_SECONDS = 0.1  # how often a wait wakes up, so that Ctrl-C is seen
+
+
+class ServerSilentError(OSError):
+    """The server did not answer in time (frozen, say); the connection is closed."""
+
+
+def set_answer_timeout(driver: psycopg.Connection[Any], seconds: float | None) -> None:
+    if seconds is None:
+        _ANSWER_TIMEOUTS.pop(driver, None)
+    else:
+        _ANSWER_TIMEOUTS[driver] = seconds
+
+
+def answer_timeout(driver: psycopg.Connection[Any]) -> float | None:
+    """Return how long to wait for the server's answer on ``driver`` (None: no limit)."""
+    return _ANSWER_TIMEOUTS.get(driver)
 
 
 def simple_query(driver: psycopg.Connection[Any], sql: str) -> str | None:
@@ -15,18 +40,45 @@ def simple_query(driver: psycopg.Connection[Any], sql: str) -> str | None:
 
     Through libpq directly: psycopg's own execute would send its implicit BEGIN
     separately. psycopg reads the transaction status from libpq, so it sees the
-    BEGIN or ROLLBACK sent here.
+    BEGIN or ROLLBACK sent here. The wait for the answer polls, so Ctrl-C ends it,
+    and gives up after the connection's answer timeout, closing the connection.
     """
     import psycopg
 
-    result = driver.pgconn.exec_(sql.encode())
-    if result.status == psycopg.pq.ExecStatus.TUPLES_OK and result.ntuples:
-        value = result.get_value(0, 0)
+    pgconn = driver.pgconn
+    pgconn.send_query(sql.encode())
+    _wait_for_answer(driver, sql)
+    last = None
+    while (result := pgconn.get_result()) is not None:
+        if result.status not in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK):
+            while pgconn.get_result() is not None:  # drain, so the connection is usable
+                pass
+            message = result.error_message.decode(errors="replace").strip()
+            raise error_class(result.error_field(psycopg.pq.DiagnosticField.SQLSTATE))(message)
+        last = result
+    if last is not None and last.status == psycopg.pq.ExecStatus.TUPLES_OK and last.ntuples:
+        value = last.get_value(0, 0)
         return None if value is None else bytes(value).decode()
-    if result.status not in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK):
-        message = result.error_message.decode(errors="replace").strip()
-        raise error_class(result.error_field(psycopg.pq.DiagnosticField.SQLSTATE))(message)
     return None
+
+
+def _wait_for_answer(driver: psycopg.Connection[Any], sql: str) -> None:
+    pgconn = driver.pgconn
+    timeout = answer_timeout(driver)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        pgconn.consume_input()
+        if not pgconn.is_busy():
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            driver.close()
+            msg = (
+                f"PostgreSQL did not answer within {timeout:.0f} s (the statement timeout "
+                "and a margin), so snapq closed the connection: the server may be frozen "
+                f"(stopped, or out of resources). The statement was: {sql[:200]}"
+            )
+            raise ServerSilentError(msg)
+        select.select([pgconn.socket], [], [], POLL_SECONDS)
 
 
 def error_class(sqlstate: bytes | None) -> type[psycopg.Error]:

@@ -112,14 +112,21 @@ class Run:
             info.save(self._server_file)
             return info
 
-    def exited_server(self) -> str | None:
-        """Say so if the run's embedded server was started and has exited since."""
+    def unwell_server(self) -> str | None:
+        """Say so if the run's embedded server was started and has exited since, or
+        is stopped (SIGSTOP): no test could reach its database."""
         info = self.started_server()
-        if info is None or alive(info.pid):
+        if info is None:
+            return None
+        if not alive(info.pid):
+            what = "has exited"
+        elif _stopped(info.pid):
+            what = "is stopped (SIGSTOP, or a debugger)"
+        else:
             return None
         log = self.run_dir / "postgres.log"
         return (
-            f"snapq: the embedded PostgreSQL server (pid {info.pid}) has exited, so no test "
+            f"snapq: the embedded PostgreSQL server (pid {info.pid}) {what}, so no test "
             "can reach its database, and the run stops.\n"
             f"Last lines of its log ({log}):\n{log_tail(log)}"
         )
@@ -145,6 +152,14 @@ class Run:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat_file:
+            return stat_file.read().rpartition(")")[2].split()[0] in ("T", "t")
+    except (OSError, IndexError):  # no /proc (macOS): cannot tell
+        return False
 
 
 def remove_stale_runs(bases: list[Path] | None = None) -> None:

@@ -4,6 +4,7 @@ records a failure as expected, never loses a recording without saying so."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -219,7 +220,9 @@ from sqlalchemy.engine import make_url
 def test_kills_the_server(snapq_connection, snapq_url):
     run_dir = pathlib.Path(make_url(snapq_url).query["host"]).parent
     pid = json.loads((run_dir / "server.json").read_text())["pid"]
-    os.kill(pid, signal.SIGKILL)
+    backend = snapq_connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    os.kill(pid, signal.SIGKILL)  # the postmaster, and this connection's backend
+    os.kill(backend, signal.SIGKILL)
     snapq_connection.execute(text("SELECT 1"))
 
 
@@ -240,7 +243,7 @@ def test_a_server_that_dies_stops_the_run_with_one_clear_message(runner: Runner)
         [
             "*snapq: the embedded PostgreSQL server (pid *) has exited*the run stops*",
             "*Last lines of its log*",
-            "*Interrupted: *snapq: the embedded PostgreSQL server exited*",
+            "*Interrupted: *snapq: the embedded PostgreSQL server is gone*",
         ]
     )
     assert "test_after_that" not in output.split("short test summary")[-1]
@@ -273,3 +276,57 @@ def test_leaked_connections_fail_the_test_that_leaked_them(runner: Runner) -> No
             "*snapq: the test left 14 connection(s) of snapq_engine checked out*",
         ]
     )
+
+
+FREEZES_THE_SERVER = """
+import json, os, pathlib, signal
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+
+def test_freezes_the_server(snapq_connection, snapq_url):
+    run_dir = pathlib.Path(make_url(snapq_url).query["host"]).parent
+    pid = json.loads((run_dir / "server.json").read_text())["pid"]
+    backend = snapq_connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    os.kill(pid, signal.SIGSTOP)  # the postmaster, and the backend of this connection
+    os.kill(backend, signal.SIGSTOP)
+    snapq_connection.execute(text("SELECT 1"))
+
+
+def test_after(snapq_connection):
+    snapq_connection.execute(text("SELECT 1"))
+"""
+
+
+def test_a_frozen_server_fails_the_run_in_bounded_time(runner: Runner) -> None:
+    runner.pytester.makepyfile(test_frozen=FREEZES_THE_SERVER)
+    # The deadline is the statement timeout and a 10 s margin: about 11 s here.
+    result = runner.run("--snapq-statement-timeout=1s", timeout=90)
+    result.stdout.fnmatch_lines(
+        [
+            "*snapq: the embedded PostgreSQL server (pid *) is stopped*the run stops*",
+            "*snapq: PostgreSQL did not answer within 11 s*the server may be frozen*",
+        ]
+    )
+    assert result.stdout.str().count("is stopped (SIGSTOP") == 1
+    assert result.ret != pytest.ExitCode.OK
+
+
+def test_ctrl_c_ends_a_run_whose_server_is_frozen(runner: Runner) -> None:
+    runner.pytester.makepyfile(test_frozen=FREEZES_THE_SERVER)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=runner.pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # An xdist worker running this test may ignore SIGINT; the run must not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    try:
+        time.sleep(3)  # the test has frozen the server, and waits for its answer
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert "KeyboardInterrupt" in output
