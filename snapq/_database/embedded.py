@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from snapq._database._watchdog import alive
 from snapq._database.binaries import PostgresInstall
@@ -35,6 +36,9 @@ from snapq._database.users import (
     traversable_by,
 )
 from snapq._errors import ProvisioningError, ServerStartError
+
+if TYPE_CHECKING:
+    import pwd
 
 PORT = 5432  # only names the socket file: the socket directory is private to the run
 # Durability is worthless for a database thrown away at the end of the run.
@@ -109,16 +113,7 @@ def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> 
         ),
     )
     cache = private_cache()
-    if user is not None and not traversable_by(install.bindir, user):
-        install = relocated(install, cache)
-        if not traversable_by(install.bindir, user):
-            msg = (
-                f"the PostgreSQL server runs as user {user.pw_name!r}, which can read neither "
-                f"the binaries in {install.origin} nor snapq's cache {cache}.\n"
-                "Fix: set SNAPQ_CACHE_DIR to a directory that user can read, or "
-                f"{USE_OTHER_BINARIES} that it can run."
-            )
-            raise ProvisioningError(msg)
+    install = _runnable_by(user, install, cache)
     data_dir = run_dir / "data"
     socket_dir = run_dir / "socket"
     socket_dir.mkdir(mode=0o700)
@@ -161,6 +156,24 @@ def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> 
         shutil.rmtree(socket_dir, ignore_errors=True)
         raise
     return ServerInfo(process.pid, str(socket_dir), str(data_dir), install.version)
+
+
+def _runnable_by(
+    user: pwd.struct_passwd | None, install: PostgresInstall, cache: Path
+) -> PostgresInstall:
+    """Return ``install``, or a copy in the cache where the server user can run it."""
+    if user is None or traversable_by(install.bindir, user):
+        return install
+    copy = relocated(install, cache)
+    if not traversable_by(copy.bindir, user):
+        msg = (
+            f"the PostgreSQL server runs as user {user.pw_name!r}, which can read neither "
+            f"the binaries in {copy.origin} nor snapq's cache {cache}.\n"
+            "Fix: set SNAPQ_CACHE_DIR to a directory that user can read, or "
+            f"{USE_OTHER_BINARIES} that it can run."
+        )
+        raise ProvisioningError(msg)
+    return copy
 
 
 def stop_server(info: ServerInfo) -> None:
