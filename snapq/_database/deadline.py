@@ -13,6 +13,7 @@ import contextlib
 import socket
 import threading
 import time
+import weakref
 from typing import Any
 
 from snapq._database.libpq import answer_timeout
@@ -31,13 +32,18 @@ class Deadlines:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._armed: dict[int, tuple[float, int]] = {}  # id(connection) -> (when, socket)
+        # id(connection) -> (when, the connection, its socket)
+        self._armed: dict[int, tuple[float, weakref.ref[Any], int]] = {}
         self.expired: set[int] = set()  # connections whose socket was shut down
         self._thread: threading.Thread | None = None
 
     def arm(self, connection: Any, fileno: int, seconds: float) -> None:
         with self._lock:
-            self._armed[id(connection)] = (time.monotonic() + seconds, fileno)
+            self._armed[id(connection)] = (
+                time.monotonic() + seconds,
+                weakref.ref(connection),
+                fileno,
+            )
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._watch, name="snapq-deadlines", daemon=True
@@ -58,9 +64,18 @@ class Deadlines:
             time.sleep(POLL_SECONDS)
             now = time.monotonic()
             with self._lock:
-                for key, (when, fileno) in list(self._armed.items()):
-                    if when <= now:
-                        del self._armed[key]
+                for key, (when, ref, fileno) in list(self._armed.items()):
+                    if when > now:
+                        continue
+                    del self._armed[key]
+                    connection = ref()
+                    # Only the very socket still open on that connection: a descriptor
+                    # number is reused once its connection is gone.
+                    if (
+                        connection is not None
+                        and not connection.closed
+                        and connection.pgconn.socket == fileno
+                    ):
                         self.expired.add(key)
                         _shut_down(fileno)
 
