@@ -8,6 +8,7 @@ Every error names what was tried and how to fix it::
     │   ├── PostgresNotFoundError          no PostgreSQL binaries anywhere
     │   ├── ServerStartError               the embedded server did not start
     │   └── ServerUnreachableError         the server at the URL refused or did not answer
+    ├── ServerSilentError (OSError)        the server did not answer in time (frozen?)
     ├── SetupHookError (RuntimeError)      pytest_snapq_setup_database raised
     ├── IsolationError (RuntimeError)      a test broke its own isolation
     └── SnapshotFileError (ValueError)     a snapshot file is damaged or hand-edited
@@ -38,6 +39,11 @@ class ServerStartError(ProvisioningError):
 
 class ServerUnreachableError(ProvisioningError):
     """The server named by the URL cannot be reached or refused the login."""
+
+
+class ServerSilentError(SnapqError, OSError):
+    """The server did not answer one of snapq's statements in time; snapq closed the
+    connection."""
 
 
 class SetupHookError(SnapqError, RuntimeError):

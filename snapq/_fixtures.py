@@ -143,7 +143,8 @@ def snapq_connection(
         pytest.fail(
             f"snapq: the test left {leaked} connection(s) of snapq_engine checked out "
             "(from snapq_engine.connect(), or a Session bound to snapq_engine, never "
-            "closed): close them, for example in a with block. Later tests get a fresh pool.",
+            "closed): close them, for example in a with block. Later tests get a fresh pool; "
+            "the leaked connections stay open, with any locks they hold, until collected.",
             pytrace=False,
         )
 

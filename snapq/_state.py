@@ -22,7 +22,8 @@ from snapq._snapshots.recorder import Outcome, Recorder
 
 @dataclass
 class WorkerReport:
-    """What a worker did that the controller must know at the end of the run."""
+    """What a worker did since its last report, for the controller: sent with each
+    test's teardown report, and once more at the worker's end."""
 
     databases_used: bool = False
     observations: list[dict[str, Any]] = field(default_factory=list)  # Recorder's, as data
@@ -54,6 +55,7 @@ class RunState:
     _workers_used_databases: bool = field(default=False, init=False)
     _reported_files: int = field(default=0, init=False)
     _reported_notes: int = field(default=0, init=False)
+    _reported_sources: dict[str, str] = field(default_factory=dict, init=False)
 
     @property
     def owns_run(self) -> bool:
@@ -90,11 +92,16 @@ class RunState:
         report = WorkerReport(
             databases_used=self.databases_used,
             observations=self.recorder.take_unsent(),
-            sources=dict(self.recorder.sources),
+            sources={
+                path: digest
+                for path, digest in self.recorder.sources.items()
+                if self._reported_sources.get(path) != digest
+            },
             snapshot_files=files[self._reported_files :],
             notes=notes[self._reported_notes :],
         )
         self._reported_files, self._reported_notes = len(files), len(notes)
+        self._reported_sources.update(report.sources)
         return report
 
     def merge(self, report: WorkerReport) -> None:

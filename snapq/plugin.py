@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
@@ -110,10 +111,17 @@ class _WorkerTestReports:
     def __init__(self, state: RunState) -> None:
         self.state = state
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        data = getattr(report, TEST_REPORT_ATTRIBUTE, None)
+        data = report.__dict__.pop(TEST_REPORT_ATTRIBUTE, None)  # kept by no one after
         if data is not None:
             self.state.merge(WorkerReport.from_dict(data))
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> None:
+    """Take the digest of a test module's text as it is imported: inline snapshots
+    are written only into that very text."""
+    parent.config.stash[STATE].recorder.read_source(str(module_path))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

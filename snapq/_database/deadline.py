@@ -16,14 +16,9 @@ import time
 import weakref
 from typing import Any
 
-from snapq._database.libpq import answer_timeout
+from snapq._database.libpq import answer_timeout, silent_message
 
-POLL_SECONDS = 0.5
-SILENT_NOTE = (
-    "snapq: PostgreSQL did not answer within {seconds:.0f} s (the statement timeout and "
-    "a margin), so snapq closed the connection: the server may be frozen (stopped, or "
-    "out of resources)."
-)
+WATCH_SECONDS = 0.5  # how often the watchdog looks at the deadlines
 
 
 class Deadlines:
@@ -34,7 +29,7 @@ class Deadlines:
         self._lock = threading.Lock()
         # id(connection) -> (when, the connection, its socket)
         self._armed: dict[int, tuple[float, weakref.ref[Any], int]] = {}
-        self.expired: set[int] = set()  # connections whose socket was shut down
+        self._expired: weakref.WeakSet[Any] = weakref.WeakSet()  # sockets shut down
         self._thread: threading.Thread | None = None
 
     def arm(self, connection: Any, fileno: int, seconds: float) -> None:
@@ -54,30 +49,34 @@ class Deadlines:
         """Disarm ``connection``'s deadline; return whether it had expired."""
         with self._lock:
             self._armed.pop(id(connection), None)
-            if id(connection) in self.expired:
-                self.expired.discard(id(connection))
+            if connection in self._expired:
+                self._expired.discard(connection)
                 return True
             return False
 
     def _watch(self) -> None:
         while True:
-            time.sleep(POLL_SECONDS)
-            now = time.monotonic()
+            time.sleep(WATCH_SECONDS)
             with self._lock:
                 for key, (when, ref, fileno) in list(self._armed.items()):
-                    if when > now:
-                        continue
-                    del self._armed[key]
-                    connection = ref()
-                    # Only the very socket still open on that connection: a descriptor
-                    # number is reused once its connection is gone.
-                    if (
-                        connection is not None
-                        and not connection.closed
-                        and connection.pgconn.socket == fileno
-                    ):
-                        self.expired.add(key)
-                        _shut_down(fileno)
+                    if when <= time.monotonic():
+                        del self._armed[key]
+                        self._expire(ref(), fileno)
+
+    def _expire(self, connection: Any, fileno: int) -> None:
+        """Shut down the socket, if it is still the one open on that connection: a
+        descriptor number is reused once its connection is gone."""
+        try:
+            still_open = (
+                connection is not None
+                and not connection.closed
+                and connection.pgconn.socket == fileno
+            )
+        except Exception:
+            return
+        if still_open:
+            self._expired.add(connection)
+            _shut_down(fileno)
 
 
 def _shut_down(fileno: int) -> None:
@@ -92,6 +91,7 @@ def _shut_down(fileno: int) -> None:
 
 
 DEADLINES = Deadlines()
+_WATCHED: weakref.WeakSet[Any] = weakref.WeakSet()  # engines whose statements have deadlines
 
 
 def watch_statements(engine: Any) -> None:
@@ -106,16 +106,19 @@ def watch_statements(engine: Any) -> None:
             DEADLINES.arm(driver, driver.pgconn.socket, seconds)
 
     def after(conn: Any, *_: Any) -> None:
-        DEADLINES.disarm(conn.connection.driver_connection)
+        if DEADLINES.disarm(conn.connection.driver_connection):
+            conn.invalidate()  # answered just too late: its socket is shut down
 
     def failed(context: Any) -> None:
         connection = context.connection
         driver = connection.connection.driver_connection if connection is not None else None
         if driver is not None and DEADLINES.disarm(driver):
             seconds = answer_timeout(driver) or 0.0
-            context.original_exception.add_note(SILENT_NOTE.format(seconds=seconds))
+            context.original_exception.add_note(silent_message(seconds))
 
-    if not event.contains(engine, "before_cursor_execute", before):
-        event.listen(engine, "before_cursor_execute", before)
-        event.listen(engine, "after_cursor_execute", after)
-        event.listen(engine, "handle_error", failed)
+    if engine in _WATCHED:
+        return
+    _WATCHED.add(engine)
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    event.listen(engine, "handle_error", failed)

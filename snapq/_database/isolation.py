@@ -164,7 +164,11 @@ def isolated_connection(engine: Engine, baseline: Baseline) -> Iterator[Connecti
         finally:
             connection.info.pop(TEST_CONNECTION, None)
             # After roll_back_test, this reaches no server: psycopg skips ROLLBACK
-            # outside a transaction. A connection that was lost has nothing to end.
+            # outside a transaction. A connection that was lost (or that snapq closed,
+            # its server silent) has nothing to end.
+            driver = None if connection.invalidated else connection.connection.driver_connection
+            if driver is not None and driver.closed:
+                connection.invalidate()
             if connection.invalidated:
                 pass
             elif transaction.is_active:

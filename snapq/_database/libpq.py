@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import select
+import selectors
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
+
+from snapq._errors import ServerSilentError
 
 if TYPE_CHECKING:
     import psycopg
@@ -15,11 +17,16 @@ if TYPE_CHECKING:
 # Seconds to wait for the server's answer to snapq's own statements, by DBAPI
 # connection (set when an engine connects; see isolation.prepare_engine). None: no limit.
 _ANSWER_TIMEOUTS: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-POLL_SECONDS = 0.1  # how often a wait wakes up, so that Ctrl-C is seen
+WAKE_SECONDS = 0.1  # how often a wait for an answer wakes up, so that Ctrl-C is seen
 
 
-class ServerSilentError(OSError):
-    """The server did not answer in time (frozen, say); the connection is closed."""
+def silent_message(seconds: float) -> str:
+    """Say that the server did not answer in time, and what snapq did about it."""
+    return (
+        f"snapq: PostgreSQL did not answer within {seconds:.0f} s (the statement timeout "
+        "and a margin), so snapq closed the connection: the server may be frozen "
+        "(stopped, or out of resources)."
+    )
 
 
 def set_answer_timeout(driver: psycopg.Connection[Any], seconds: float | None) -> None:
@@ -66,19 +73,28 @@ def _wait_for_answer(driver: psycopg.Connection[Any], sql: str) -> None:
     pgconn = driver.pgconn
     timeout = answer_timeout(driver)
     deadline = None if timeout is None else time.monotonic() + timeout
+    with selectors.DefaultSelector() as readable:  # select() fails past descriptor 1023
+        readable.register(pgconn.socket, selectors.EVENT_READ)
+        _wait(driver, readable, deadline, timeout, sql)
+
+
+def _wait(
+    driver: psycopg.Connection[Any],
+    readable: selectors.BaseSelector,
+    deadline: float | None,
+    timeout: float | None,
+    sql: str,
+) -> None:
+    pgconn = driver.pgconn
     while True:
         pgconn.consume_input()
         if not pgconn.is_busy():
             return
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is not None and timeout is not None and time.monotonic() > deadline:
             driver.close()
-            msg = (
-                f"PostgreSQL did not answer within {timeout:.0f} s (the statement timeout "
-                "and a margin), so snapq closed the connection: the server may be frozen "
-                f"(stopped, or out of resources). The statement was: {sql[:200]}"
-            )
+            msg = f"{silent_message(timeout)} The statement was: {sql[:200]}"
             raise ServerSilentError(msg)
-        select.select([pgconn.socket], [], [], POLL_SECONDS)
+        readable.select(WAKE_SECONDS)
 
 
 def error_class(sqlstate: bytes | None) -> type[psycopg.Error]:

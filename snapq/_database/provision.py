@@ -8,6 +8,7 @@ that builds the schema.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from snapq._config import Settings
@@ -18,7 +19,7 @@ from snapq._database.passfile import write_passfile
 from snapq._database.run import Run
 from snapq._database.template import RunTemplate, Setup, copy_template
 from snapq._database.urls import describe_url, split_password, with_passfile
-from snapq._errors import ProvisioningError, SnapqError
+from snapq._errors import ConfigError, ProvisioningError, SnapqError
 
 
 class Provisioner:
@@ -118,6 +119,13 @@ class Provisioner:
             if password is None:
                 self._url_without_password = bare
             else:
+                if os.environ.get("PGPASSWORD", password) != password:
+                    # libpq prefers PGPASSWORD to a password file: it would log in with it.
+                    msg = (
+                        "PGPASSWORD is set, and differs from the password in "
+                        f"{describe_url(url)}; libpq would use PGPASSWORD. Unset one of them."
+                    )
+                    raise ConfigError(msg)
                 self.run.ensure()
                 # As a SnapqError, shown without the traceback, whose frames hold the password.
                 try:

@@ -1,7 +1,8 @@
 """One test run: its id, its private directory, and its embedded server, started lazily.
 
-The process that owns the run (the xdist controller, or the only process) creates
-it and removes it at the end; workers receive it as a dict. Whichever process first
+The process that owns the run (the xdist controller, or the only process) plans
+it and removes it at the end; workers receive it as a dict. Whichever process
+first needs the run directory makes it. Whichever process first
 needs the embedded server starts it, under a file lock, so a run that never touches
 the database never starts PostgreSQL. A later run removes what a killed one left.
 """

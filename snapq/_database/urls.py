@@ -106,10 +106,11 @@ def with_database(url: str, database: str) -> str:
 # From "user:" (after the scheme, if any) to the last "@": more than the password,
 # when the URL is too broken to tell, rather than less.
 _USERINFO_PASSWORD = re.compile(r"^((?:[\w+.-]*://)?[^:/@]*:).*@")
-_QUERY_PASSWORD = re.compile(r"((?:^|[?&])password=)[^&]*")
+_ANY_PASSWORD = re.compile(r"(?i)(password\s*=\s*)('[^']*'|[^\s&;]+)")
 
 
 def _masked(text: str) -> str:
-    """Hide whatever may be a password in a URL that does not parse."""
+    """Hide whatever may be a password in a URL that does not parse: in its user
+    part, and after ``password=`` anywhere (a query, libpq's key=value form)."""
     text = _USERINFO_PASSWORD.sub(r"\1***@", text, count=1)
-    return _QUERY_PASSWORD.sub(r"\1***", text)
+    return _ANY_PASSWORD.sub(r"\1***", text)

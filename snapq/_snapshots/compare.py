@@ -53,7 +53,10 @@ def check_inline(
     too_long = [
         _Verdict(name, snapshots[name][0], actual, too_long=True)
         for name, (actual, change) in verdicts.items()
-        if change and context is not None and _too_long(actual, context.inline_max_lines)
+        if change
+        and context is not None
+        and _changes(snapshots[name][0], actual)
+        and _too_long(actual, context.inline_max_lines)
     ]
     if too_long:  # nothing of this call is recorded, not even what would fit
         raise AssertionError(failure_message(context, too_long, []))
@@ -185,6 +188,10 @@ def failure_message(
 
 DIFF_LINES = 200  # the most of a diff, or of a text, that a failure shows
 CHARACTERS_PER_LINE = 200  # a long line counts as this many, toward inline_max_lines
+
+
+def _changes(expected: str | None, actual: str) -> bool:
+    return expected is None or normalize(expected) != actual
 
 
 def _too_long(text: str, max_lines: int) -> bool:

@@ -18,7 +18,8 @@ def call_site(frame: types.FrameType) -> tuple[str, int, int]:
     if node is None:
         msg = (
             f"snapq: cannot find the call in {where(frame)} to record its snapshots (is "
-            "the source available?). Write the snapshots by hand, or use snapshot=snapshot."
+            "the source available, or was the file edited during the run?). Run again, "
+            "write the snapshots by hand, or use snapshot=snapshot."
         )
         raise AssertionError(msg)
     line_text = source.source.lines[node.lineno - 1]

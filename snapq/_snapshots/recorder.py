@@ -4,8 +4,8 @@ Every inline comparison made while recording is observed: the call site, the
 keyword, the value the run produced, and whether the snapshot should change. A
 call site that produced two different values for one keyword (a loop, a helper, a
 parametrized test) cannot hold one literal: none of its changes are written.
-Under xdist, workers export their observations and the controller merges them
-and writes. Nothing here imports pytest.
+Under xdist, workers send their observations with each test's report, and the
+controller merges them and writes. Nothing here imports pytest.
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ class Recorder:
     """Observations of one process, or merged from every xdist worker.
 
     Edits are positions in a test file's text, so they are written only into the
-    very text that ran: the first observation of a file takes a digest of it, and
-    a file whose digest differs at the end (edited during the run) is left alone.
+    very text that ran: a digest of each file is taken when it is collected (or at
+    its first observation), and a file whose digest differs at the end (edited
+    during the run) is left alone.
     """
 
     def __init__(self) -> None:
@@ -89,9 +90,18 @@ class Recorder:
         Different values contradict each other only when one of them is to be written:
         a parametrized test that passes each case its own literal is fine.
         """
-        if observation.path not in self.sources:
-            self.sources[observation.path] = _digest(Path(observation.path))
-        return self._add(observation)
+        self.read_source(observation.path)
+        new = observation not in self._by_site[observation.site]
+        clash = self._add(observation)
+        if new:  # for the controller, once
+            self._unsent.append(observation)
+        return clash
+
+    def read_source(self, path: str) -> None:
+        """Take the digest of a test file's text, unless already taken: the plugin does
+        as pytest collects (imports) it, else its first observation does."""
+        if path not in self.sources:
+            self.sources[path] = _digest(Path(path))
 
     def _add(self, observation: Observation) -> Observation | None:
         earlier = self._by_site[observation.site]
@@ -105,7 +115,6 @@ class Recorder:
         )
         if not any(seen == observation for seen in earlier):
             earlier.append(observation)
-            self._unsent.append(observation)
         return clash
 
     def export(self) -> list[dict[str, Any]]:
@@ -170,7 +179,7 @@ class Recorder:
                     "again to record its snapshots."
                 )
                 return
-            if not path.stat().st_mode & stat.S_IWUSR:
+            if not (path.stat().st_mode & stat.S_IWUSR and os.access(path, os.W_OK)):
                 outcome.problems.append(
                     f"{shown}: not rewritten: the file is read-only; make it writable "
                     "(chmod u+w) and run again to record its snapshots."

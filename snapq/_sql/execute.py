@@ -41,10 +41,14 @@ SAVEPOINT = "snapq_assert"
 # Errors that say the test run is unwell, not the statement: they fail the test and
 # are never a result. By SQLSTATE class: connection exceptions, insufficient
 # resources (disk, memory, connections), operator intervention (cancelled by a
-# timeout, shutdown), internal errors; and by code: a deadlock, a lock timeout, an
-# I/O error, an idle-in-transaction timeout.
-UNWELL_CLASSES = frozenset({"08", "53", "57", "XX"})
-UNWELL_STATES = frozenset({"40P01", "55P03", "58030", "25P03"})
+# timeout, shutdown); and by code: a deadlock, an I/O error, an idle-in-transaction
+# timeout, data or index corruption. A lock not available (55P03) is the statement's
+# own result when it asked not to wait (NOWAIT), and the run's trouble when the
+# lock timeout ran out. Other internal errors (XX000) are what extensions raise for
+# bad input, a result like any other.
+UNWELL_CLASSES = frozenset({"08", "53", "57"})
+UNWELL_STATES = frozenset({"40P01", "58030", "25P03", "XX001", "XX002"})
+LOCK_NOT_AVAILABLE = "55P03"
 _UNWELL_NOTE = (
     "snapq: this error says that the test run is unwell, not what the statement "
     "gives, so it is not a result: it is neither recorded nor compared with a snapshot."
@@ -179,6 +183,8 @@ def run_is_unwell(error: DBAPIError) -> bool:
     sqlstate = getattr(error.orig, "sqlstate", None)
     if sqlstate is None:  # raised by the driver: a lost connection, or a value it cannot load
         return isinstance(error.orig, psycopg.OperationalError | psycopg.InterfaceError)
+    if sqlstate == LOCK_NOT_AVAILABLE:
+        return "lock timeout" in str(error.orig)
     return sqlstate[:2] in UNWELL_CLASSES or sqlstate in UNWELL_STATES
 
 

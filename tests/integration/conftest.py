@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,16 @@ SETTINGS_VARIABLES = (
     "SNAPQ_IDLE_IN_TRANSACTION_TIMEOUT",
     "SNAPQ_INLINE_MAX_LINES",
     "SNAPQ_CONNECT_TIMEOUT",
+)
+
+# pytest in a subprocess that sees Ctrl-C as a user's would: an xdist worker running
+# the outer test may ignore SIGINT, and a child inherits that (preexec_fn, the other
+# way to undo it, is not safe in a process with threads).
+PYTEST_WITH_CTRL_C = (
+    sys.executable,
+    "-c",
+    "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.exit(pytest.main(sys.argv[1:]))",
 )
 
 # Written by inner tests that call it: where the run's server is, for the outer test.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Runner, assert_outcomes, wait_until
+from tests.integration.conftest import PYTEST_WITH_CTRL_C, Runner, assert_outcomes, wait_until
 
 HELPER_ABOVE_THE_CALL = """
 import pathlib, time
@@ -315,13 +315,11 @@ def test_a_frozen_server_fails_the_run_in_bounded_time(runner: Runner) -> None:
 def test_ctrl_c_ends_a_run_whose_server_is_frozen(runner: Runner) -> None:
     runner.pytester.makepyfile(test_frozen=FREEZES_THE_SERVER)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        [*PYTEST_WITH_CTRL_C, "-p", "no:cacheprovider"],
         cwd=runner.pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        # An xdist worker running this test may ignore SIGINT; the run must not.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     try:
         time.sleep(3)  # the test has frozen the server, and waits for its answer
@@ -330,3 +328,38 @@ def test_ctrl_c_ends_a_run_whose_server_is_frozen(runner: Runner) -> None:
     finally:
         process.kill()
     assert "KeyboardInterrupt" in output
+
+
+EDITS_ITSELF_FIRST = """
+import pathlib
+from snapq import assert_query
+
+
+def test_edits_this_file():
+    path = pathlib.Path(__file__)
+    path.write_text("import os\\n" + path.read_text())
+
+
+def helper_query(sql):
+    return sql
+
+
+def test_records_after_the_edit():
+    helper_query("SELECT 2")
+    assert_query("SELECT 1 AS one")
+"""
+
+
+def test_a_file_edited_before_its_first_recording_is_left_alone(runner: Runner) -> None:
+    test_file = runner.pytester.makepyfile(test_self_edit=EDITS_ITSELF_FIRST)
+    original = test_file.read_text()
+    result = runner.run()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    # The call cannot be found in the new text, or it is found and the file's digest
+    # refuses the write: either way, nothing is written into helper_query(...).
+    output = result.stdout.str()
+    assert (
+        "was the file edited during the run?" in output
+        or "test_self_edit.py: changed while the tests ran" in output
+    ), output
+    assert test_file.read_text() == "import os\n" + original

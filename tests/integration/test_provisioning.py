@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from snapq._database._watchdog import alive
-from tests.integration.conftest import Runner, assert_outcomes, processes_under, wait_until
+from tests.integration.conftest import (
+    PYTEST_WITH_CTRL_C,
+    Runner,
+    assert_outcomes,
+    processes_under,
+    wait_until,
+)
 
 SLOW_TEST = """
 import time
@@ -152,7 +157,7 @@ def slow_run(runner: Runner) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """
     runner.pytester.makepyfile(test_slow=SLOW_TEST)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s"],
+        [*PYTEST_WITH_CTRL_C, "-p", "no:cacheprovider", "-s"],
         cwd=runner.pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -342,3 +342,18 @@ def test_describe_url_hides_a_password_in_the_query_and_the_password_file() -> N
 def test_settings_repr_leaves_the_url_out() -> None:
     settings = resolve(environ={"SNAPQ_URL": "postgresql://u:s3cret@localhost/postgres"})
     assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "host=localhost password=s3cret dbname=x",
+        "host=localhost password = 's3cret' dbname=x",
+        "postgresql://u@h:${PGPORT}/db?a=1;password=s3cret",
+        "postgresql://u@h:${PGPORT}/db?sslmode=require&PASSWORD=s3cret",
+    ],
+)
+def test_a_url_that_does_not_parse_is_quoted_without_any_password(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        normalize_url(url, "SNAPQ_URL")
+    assert "s3cret" not in str(raised.value)

@@ -213,7 +213,7 @@ def test_text_statements_with_percent_signs_keep_them_single() -> None:
     ],
 )
 def test_known_respellings_are_equivalent_in_postgresql(sql: str, respelled: str) -> None:
-    """sqlglot's documented respellings (see snapq/_format.py): expected, not bugs."""
+    """sqlglot's documented respellings (see snapq/_sql/format.py): expected, not bugs."""
     assert pretty_sql(sql) == Formatted(respelled)
 
 

@@ -70,3 +70,21 @@ def test_write_passfile_is_private_and_replaces_the_previous_one(tmp_path: Path)
     assert path.read_text() == "*:*:*:*:second\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [entry.name for entry in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_different_pgpassword_is_refused_as_libpq_would_prefer_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from snapq._config import resolve_settings
+    from snapq._database.provision import Provisioner
+    from snapq._database.run import Run
+    from snapq._errors import ConfigError
+
+    monkeypatch.setenv("PGPASSWORD", "for-psql")
+    url = "postgresql+psycopg://ci:for-snapq@localhost/postgres"
+    settings = resolve_settings(options={"snapq_url": url}, environ={}, ini={})
+    provisioner = Provisioner(settings, Run.plan())
+    with pytest.raises(ConfigError, match="PGPASSWORD is set, and differs") as raised:
+        provisioner._connection_url(url)
+    assert "for-snapq" not in str(raised.value)
+    assert "for-psql" not in str(raised.value)
