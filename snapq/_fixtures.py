@@ -63,10 +63,19 @@ class _PytestTestContext:
 
 @pytest.fixture(autouse=True)
 def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Let assert_query find the running test without it being passed."""
+    """Let assert_query find the running test without it being passed; fail a test
+    that leaves connections of ``snapq_engine`` checked out.
+
+    Autouse, so set up first and torn down last: after ``snapq_connection`` and any
+    fixture of the test have given their connections back.
+    """
     token = CURRENT.set(_PytestTestContext(request))
+    uses_engine = "snapq_engine" in request.fixturenames
+    checked_out = _checked_out(request.getfixturevalue("snapq_engine")) if uses_engine else 0
     yield
     CURRENT.reset(token)
+    if uses_engine:
+        _fail_if_connections_leaked(request.getfixturevalue("snapq_engine"), checked_out)
 
 
 @pytest.fixture(scope="session")
@@ -87,11 +96,13 @@ def snapq_url(request: pytest.FixtureRequest) -> str:
         url = provisioner.database_url(role, _template_builder(config))
     except SnapqError as error:
         failure = str(error) if str(error).startswith("snapq") else f"snapq: {error}"
-        # Every test would fail the same way: stop the run, and show just snapq's message.
-        request.session.shouldstop = "snapq could not provide a database"
-        pytest.fail(failure, pytrace=False)
-    config.stash[STATE].notes.extend(provisioner.notes)
-    return url
+    else:
+        config.stash[STATE].notes.extend(provisioner.notes)
+        return url
+    # Every test would fail the same way: stop the run, and show just snapq's message
+    # (outside the except block, which pytest would show as well).
+    request.session.shouldstop = "snapq could not provide a database"
+    pytest.fail(failure, pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -124,10 +135,8 @@ def snapq_connection(
     Nothing a test writes survives it. Sequences start from their template values in
     every test. Deferred constraints are checked before the rollback, so a test that
     breaks one fails as the commit would in production. Committing this connection
-    raises ``IsolationError``: use ``begin_nested()`` or ``snapq_session``. A test that
-    leaves connections of ``snapq_engine`` checked out fails at teardown.
+    raises ``IsolationError``: use ``begin_nested()`` or ``snapq_session``.
     """
-    checked_out = _checked_out(snapq_engine)
     try:
         with isolated_connection(snapq_engine, _snapq_baseline) as connection:
             yield connection
@@ -137,9 +146,12 @@ def snapq_connection(
         raise
     if lost:
         _stop_if_the_server_is_gone(request)
-    leaked = _checked_out(snapq_engine) - checked_out
+
+
+def _fail_if_connections_leaked(engine: Engine, checked_out: int) -> None:
+    leaked = _checked_out(engine) - checked_out
     if leaked > 0:
-        snapq_engine.dispose(close=False)  # later tests get a pool of their own
+        engine.dispose(close=False)  # later tests get a pool of their own
         pytest.fail(
             f"snapq: the test left {leaked} connection(s) of snapq_engine checked out "
             "(from snapq_engine.connect(), or a Session bound to snapq_engine, never "

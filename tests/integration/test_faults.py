@@ -266,8 +266,12 @@ def test_after(snapq_connection):
 """
 
 
-def test_leaked_connections_fail_the_test_that_leaked_them(runner: Runner) -> None:
-    runner.pytester.makepyfile(test_leaks=LEAKS_CONNECTIONS)
+@pytest.mark.parametrize(
+    "fixtures", ["snapq_connection, snapq_engine", "snapq_engine"], ids=["both", "engine"]
+)
+def test_leaked_connections_fail_the_test_that_leaked_them(runner: Runner, fixtures: str) -> None:
+    leaks = LEAKS_CONNECTIONS.replace("snapq_connection, snapq_engine", fixtures)
+    runner.pytester.makepyfile(test_leaks=leaks)
     result = runner.run()
     assert_outcomes(result, passed=2, errors=1)
     result.stdout.fnmatch_lines(
