@@ -19,6 +19,16 @@ POLL_SECONDS = 0.5
 STOP_SECONDS = 10.0
 
 
+def stat_fields(pid: int) -> list[str] | None:
+    """Return the fields of ``/proc/PID/stat`` after the command name (state, parent
+    pid...), or None where there is no such process or no /proc (macOS)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
 def alive(pid: int) -> bool:
     """Tell whether a process with this pid is running; a zombie is not.
 
@@ -32,11 +42,8 @@ def alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return True
+    fields = stat_fields(pid)
+    return fields is None or fields[0] != "Z"
 
 
 def main(owner_pid: int, server_pid: int, run_dir: str) -> None:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from snapq._database._watchdog import alive
+from snapq._database._watchdog import alive, stat_fields
 from snapq._database.binaries import PostgresInstall
 from snapq._database.datadir import SUPERUSER, fill_data_dir, private_cache, relocated
 from snapq._database.remedies import USE_A_SERVER, USE_OTHER_BINARIES
@@ -243,12 +243,11 @@ def _continue(postmaster: int) -> None:
     """Send SIGCONT to the postmaster and its children (each backend is a process
     group of its own), so that stopped processes handle the signals they are sent."""
     children = []
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError):  # no /proc (macOS): the postmaster alone
         for entry in Path("/proc").iterdir():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-                if entry.name.isdigit() and int(fields[1]) == postmaster:
-                    children.append(int(entry.name))
+            fields = stat_fields(int(entry.name)) if entry.name.isdigit() else None
+            if fields is not None and fields[1] == str(postmaster):
+                children.append(int(entry.name))
     for pid in (postmaster, *children):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGCONT)

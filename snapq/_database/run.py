@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from snapq._database._watchdog import alive
+from snapq._database._watchdog import alive, stat_fields
 from snapq._database.binaries import PostgresInstall
 from snapq._database.datadir import private_cache
 from snapq._database.embedded import ServerInfo, log_tail, start_server, stop_server
@@ -156,11 +156,8 @@ class Run:
 
 
 def _stopped(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat_file:
-            return stat_file.read().rpartition(")")[2].split()[0] in ("T", "t")
-    except (OSError, IndexError):  # no /proc (macOS): cannot tell
-        return False
+    fields = stat_fields(pid)  # None without /proc (macOS): cannot tell
+    return fields is not None and fields[0] in ("T", "t")
 
 
 def remove_stale_runs(bases: list[Path] | None = None) -> None:

@@ -91,8 +91,7 @@ class Recorder:
         a parametrized test that passes each case its own literal is fine.
         """
         self.read_source(observation.path)
-        new = observation not in self._by_site[observation.site]
-        clash = self._add(observation)
+        clash, new = self._add(observation)
         if new:  # for the controller, once
             self._unsent.append(observation)
         return clash
@@ -103,7 +102,9 @@ class Recorder:
         if path not in self.sources:
             self.sources[path] = _digest(Path(path))
 
-    def _add(self, observation: Observation) -> Observation | None:
+    def _add(self, observation: Observation) -> tuple[Observation | None, bool]:
+        """Keep ``observation``; return the earlier one it contradicts, and whether it
+        was new."""
         earlier = self._by_site[observation.site]
         clash = next(
             (
@@ -113,12 +114,13 @@ class Recorder:
             ),
             None,
         )
-        if not any(seen == observation for seen in earlier):
+        new = observation not in earlier
+        if new:
             earlier.append(observation)
-        return clash
+        return clash, new
 
     def export(self) -> list[dict[str, Any]]:
-        """Return the observations as plain data, for xdist's workeroutput."""
+        """Return every observation as plain data."""
         return [asdict(seen) for seen in self._observations()]
 
     def take_unsent(self) -> list[dict[str, Any]]:
