@@ -1,6 +1,7 @@
 """snapq: snapshot tests for SQLAlchemy queries on a real, rollback-isolated PostgreSQL."""
 
 from snapq._assert import assert_query
+from snapq._assert_async import assert_query_async
 from snapq._config import RecordMode
 from snapq._errors import (
     ConfigError,
@@ -30,6 +31,7 @@ __all__ = [
     "SnapshotFileError",
     "assert_queries",
     "assert_query",
+    "assert_query_async",
 ]
 
 # Public classes print as snapq.X, not as the private module that defines them.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from snapq._arguments import check_ignore, check_snapshots
 from snapq._context import CURRENT, TestContext
-from snapq._snapshots.compare import check_file, check_inline
+from snapq._snapshots.compare import CallSite, check_file, check_inline
 from snapq._snapshots.locations import call_site, where
-from snapq._sql.execute import execute
+from snapq._sql.execute import Execution, execute
 from snapq._sql.format import display_sql
 from snapq._sql.render import render_result
 
@@ -42,17 +43,58 @@ def assert_query(
     values that change from run to run.
     """
     __tracebackhide__ = True
-    check_snapshots("assert_query", sql=sql, results=results)
-    if snapshot is not None and (sql is not None or results is not None):
-        msg = "assert_query takes snapshot= or sql=/results=, not both"
-        raise TypeError(msg)
-    ignore = check_ignore(ignore)
+    ignore = check_arguments(
+        "assert_query", sql=sql, results=results, snapshot=snapshot, ignore=ignore
+    )
     context = CURRENT.get()
     if connection is None:
         connection = default_connection(context)
     execution = execute(connection, statement, ignore=ignore)
     frame = sys._getframe(1)
-    unknown = ignore - execution.names
+    check_execution(
+        context,
+        execution,
+        Expected(sql=sql, results=results, snapshot=snapshot, ignore=ignore),
+        CallerLine(where(frame), lambda: call_site(frame)),
+    )
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the caller expects: inline snapshots or syrupy's fixture, and the names
+    whose values it ignores."""
+
+    sql: str | None
+    results: str | None
+    snapshot: Any
+    ignore: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CallerLine:
+    """The caller's line: ``path:line`` for messages, and the call for recording."""
+
+    where: str
+    site: CallSite
+
+
+def check_arguments(
+    function: str, *, sql: str | None, results: str | None, snapshot: Any, ignore: Collection[str]
+) -> frozenset[str]:
+    """Refuse arguments that cannot be right, before anything runs; return ``ignore``."""
+    check_snapshots(function, sql=sql, results=results)
+    if snapshot is not None and (sql is not None or results is not None):
+        msg = f"{function} takes snapshot= or sql=/results=, not both"
+        raise TypeError(msg)
+    return check_ignore(ignore)
+
+
+def check_execution(
+    context: TestContext | None, execution: Execution, expected: Expected, caller: CallerLine
+) -> None:
+    """Compare an execution's SQL and results with what the caller expects."""
+    __tracebackhide__ = True
+    unknown = expected.ignore - execution.names
     if unknown:
         msg = (
             f"ignore= names {', '.join(sorted(unknown))}, which is neither a result column "
@@ -68,23 +110,28 @@ def assert_query(
                 "no pytest_snapq_setup_database hook is implemented, so the database "
                 "starts empty: build the schema there (see the docs' Database page)"
             )
-        context.note(f"{where(frame)}: the statement failed with {error.message!r}; {advice}")
+        context.note(f"{caller.where}: the statement failed with {error.message!r}; {advice}")
     shown = display_sql(execution.sent)
     if shown.problem and context is not None:
-        context.note(f"{where(frame)}: SQL {shown.problem}")
+        context.note(f"{caller.where}: SQL {shown.problem}")
     actual_results = render_result(execution.result)
-    if snapshot is not None:
-        check_file(context, snapshot, {"sql": shown.text, "results": actual_results})
+    if expected.snapshot is not None:
+        check_file(context, expected.snapshot, {"sql": shown.text, "results": actual_results})
         return
     check_inline(
         context,
-        lambda: call_site(frame),
-        {"sql": (sql, shown.text), "results": (results, actual_results)},
+        caller.site,
+        {"sql": (expected.sql, shown.text), "results": (expected.results, actual_results)},
     )
 
 
 def default_connection(context: TestContext | None) -> Connection | Session:
     """Return the running test's connection (or session), or explain what to pass."""
+    __tracebackhide__ = True
+    return _running(context).default_connection()
+
+
+def _running(context: TestContext | None) -> TestContext:
     __tracebackhide__ = True
     if context is None:
         msg = (
@@ -92,4 +139,4 @@ def default_connection(context: TestContext | None) -> Connection | Session:
             "level, in a session fixture or in another thread): pass connection="
         )
         raise TypeError(msg)
-    return context.default_connection()
+    return context

@@ -76,6 +76,13 @@ class Origin(enum.Enum):
                 return str(self.value)
 
 
+class AsyncDriver(enum.Enum):
+    """The DBAPI driver of ``snapq_async_engine``; the values are what users type."""
+
+    PSYCOPG = "psycopg"
+    ASYNCPG = "asyncpg"
+
+
 class RecordMode(enum.Enum):
     """When snapshots are written; the values are what users type."""
 
@@ -146,6 +153,12 @@ SETTINGS = (
         "answers fails the run instead of hanging it; 0 leaves the wait to psycopg (130 s).",
         "10",
     ),
+    SettingSpec(
+        "async_driver",
+        "Driver of snapq_async_engine: psycopg (psycopg 3's async connection) or asyncpg "
+        "(which must be installed).",
+        "psycopg",
+    ),
 )
 SPECS = {spec.name: spec for spec in SETTINGS}
 
@@ -195,6 +208,7 @@ class Settings:
     lock_timeout: Setting[str]
     idle_in_transaction_timeout: Setting[str]
     connect_timeout: Setting[int]
+    async_driver: Setting[AsyncDriver]
 
     def answer_timeout(self) -> float | None:
         """Return how long snapq waits for an answer to its own statements: the
@@ -202,17 +216,20 @@ class Settings:
         limit = duration_seconds(self.statement_timeout.value)
         return None if limit == 0 else limit + ANSWER_MARGIN_SECONDS
 
-    def server_options(self) -> str:
-        """Return the libpq ``options`` that set up each connection: the timeouts, and
-        the settings that change how values print, pinned so that a snapshot recorded
-        in one time zone or locale passes in another."""
-        settings = {
+    def session_settings(self) -> dict[str, str]:
+        """Return the server settings of each connection: the timeouts, and the settings
+        that change how values print, pinned so that a snapshot recorded in one time
+        zone or locale passes in another."""
+        return {
             **PINNED_SESSION_SETTINGS,
             "statement_timeout": self.statement_timeout.value,
             "lock_timeout": self.lock_timeout.value,
             "idle_in_transaction_session_timeout": self.idle_in_transaction_timeout.value,
         }
-        return " ".join(f"-c {name}={value}" for name, value in settings.items())
+
+    def server_options(self) -> str:
+        """Return ``session_settings`` as libpq's ``options``."""
+        return " ".join(f"-c {name}={value}" for name, value in self.session_settings().items())
 
 
 def resolve_settings(
@@ -252,6 +269,7 @@ def resolve_settings(
         lock_timeout=_timeout(pick("lock_timeout")),
         idle_in_transaction_timeout=_timeout(pick("idle_in_transaction_timeout")),
         connect_timeout=_seconds(pick("connect_timeout")),
+        async_driver=_async_driver(pick("async_driver")),
     )
 
 
@@ -333,3 +351,12 @@ def _seconds(setting: Setting[str | None]) -> Setting[int]:
         )
         raise ConfigError(msg)
     return setting.with_value(int(text))
+
+
+def _async_driver(setting: Setting[str | None]) -> Setting[AsyncDriver]:
+    try:
+        return setting.with_value(AsyncDriver((setting.value or "psycopg").lower()))
+    except ValueError:
+        choices = ", ".join(driver.value for driver in AsyncDriver)
+        msg = f"{setting.source}={setting.value!r} is not an async driver: use one of {choices}"
+        raise ConfigError(msg) from None

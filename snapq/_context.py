@@ -11,7 +11,10 @@ import contextvars
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from sqlalchemy import Connection
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
     from sqlalchemy.orm import Session
 
     from snapq._config import RecordMode, Setting
@@ -27,7 +30,20 @@ class TestContext(Protocol):
     recorder: Recorder
 
     def default_connection(self) -> Connection | Session:
-        """Return the test's ``snapq_session`` if it uses one, else ``snapq_connection``."""
+        """Return the test's ``snapq_session`` if it uses one, else ``snapq_connection``;
+        raise if the test's data is elsewhere (on the async fixtures, say)."""
+
+    def default_async_connection(self) -> AsyncConnection | AsyncSession:
+        """Return the test's ``snapq_async_session`` if it uses one, else
+        ``snapq_async_connection``; raise if it uses neither."""
+
+    def watched_connections(self) -> tuple[Any, ...]:
+        """Return the connections (or sessions, sync or async) that ``assert_queries``
+        watches by default: each one the test uses."""
+
+    def track(self, pending: Awaitable[None]) -> None:
+        """Keep an ``assert_query_async`` call, so that the test fails if it is never
+        awaited (its ``awaited`` attribute says)."""
 
     def file_assertion(self, snapshot: Any) -> Any:
         """Return the assertion for this test's snapshot files, made from syrupy's

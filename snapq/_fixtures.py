@@ -22,6 +22,7 @@ from snapq._state import RunState
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
     from sqlalchemy.orm import Session
 
 STATE = pytest.StashKey[RunState]()
@@ -39,13 +40,50 @@ class _PytestTestContext:
         self.inline_max_lines = state.settings.inline_max_lines.value
         self.recorder = state.recorder
         self._file_assertions: dict[int, Any] = {}
+        self.pending: list[Any] = []  # assert_query_async calls, awaited or not
 
     def default_connection(self) -> Connection | Session:
-        if "snapq_session" in self._request.fixturenames:
+        uses = self._request.fixturenames
+        if "snapq_connection" not in uses and (
+            "snapq_async_connection" in uses or self._is_coroutine()
+        ):
+            on = "snapq_async_connection" if "snapq_async_connection" in uses else "async code"
+            msg = (
+                f"this test's data is on {on}, which snapq's sync connection does not see: "
+                "use `await assert_query_async(...)` (with snapq_async_session), or pass "
+                "connection="
+            )
+            raise TypeError(msg)
+        if "snapq_session" in uses:
             session: Session = self._request.getfixturevalue("snapq_session")
             return session
         connection: Connection = self._request.getfixturevalue("snapq_connection")
         return connection
+
+    def default_async_connection(self) -> AsyncConnection | AsyncSession:
+        uses = self._request.fixturenames
+        for name in ("snapq_async_session", "snapq_async_connection"):
+            if name in uses:  # set up before the test ran: its value is at hand
+                target: AsyncConnection | AsyncSession = self._request.getfixturevalue(name)
+                return target
+        msg = (
+            "assert_query_async runs on the test's snapq_async_session or "
+            "snapq_async_connection, and this test uses neither: request one, or pass "
+            "connection="
+        )
+        raise TypeError(msg)
+
+    def watched_connections(self) -> tuple[Any, ...]:
+        uses = self._request.fixturenames
+        watched: list[Any] = []
+        if "snapq_async_connection" in uses:
+            watched.append(self.default_async_connection())
+        if "snapq_connection" in uses or not watched:
+            watched.append(self.default_connection())
+        return tuple(watched)
+
+    def track(self, pending: Any) -> None:
+        self.pending.append(pending)
 
     def file_assertion(self, snapshot: Any) -> Any:
         key = id(snapshot)
@@ -60,6 +98,9 @@ class _PytestTestContext:
     def builds_schema(self) -> bool:
         return bool(self._request.config.hook.pytest_snapq_setup_database.get_hookimpls())
 
+    def _is_coroutine(self) -> bool:
+        return inspect.iscoroutinefunction(getattr(self._request.node, "function", None))
+
 
 @pytest.fixture(autouse=True)
 def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
@@ -69,13 +110,22 @@ def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
     Autouse, so set up first and torn down last: after ``snapq_connection`` and any
     fixture of the test have given their connections back.
     """
-    token = CURRENT.set(_PytestTestContext(request))
+    context = _PytestTestContext(request)
+    token = CURRENT.set(context)
     uses_engine = "snapq_engine" in request.fixturenames
     checked_out = _checked_out(request.getfixturevalue("snapq_engine")) if uses_engine else 0
     yield
     CURRENT.reset(token)
     if uses_engine:
         _fail_if_connections_leaked(request.getfixturevalue("snapq_engine"), checked_out)
+    never_awaited = [pending.where for pending in context.pending if not pending.awaited]
+    if never_awaited:
+        pytest.fail(
+            "snapq: assert_query_async returns an awaitable, and the test never awaited "
+            f"it, so it asserted nothing: write `await assert_query_async(...)` at "
+            f"{', '.join(never_awaited)}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -142,10 +192,10 @@ def snapq_connection(
             yield connection
             lost = connection.invalidated  # perhaps with the server
     except Exception:
-        _stop_if_the_server_is_gone(request)
+        stop_if_the_server_is_gone(request)
         raise
     if lost:
-        _stop_if_the_server_is_gone(request)
+        stop_if_the_server_is_gone(request)
 
 
 def _fail_if_connections_leaked(engine: Engine, checked_out: int) -> None:
@@ -166,7 +216,7 @@ def _checked_out(engine: Engine) -> int:
     return int(checkedout()) if checkedout is not None else 0
 
 
-def _stop_if_the_server_is_gone(request: pytest.FixtureRequest) -> None:
+def stop_if_the_server_is_gone(request: pytest.FixtureRequest) -> None:
     """Fail this test, and stop the run, if the embedded server has exited or is
     stopped: every later test would fail the same way."""
     state = request.config.stash[STATE]

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import types
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from snapq._arguments import check_ignore, check_max_queries, check_snapshots
 from snapq._assert import default_connection
 from snapq._context import CURRENT
-from snapq._snapshots.compare import CallSite, check_file, check_inline
-from snapq._snapshots.locations import call_site, where
-from snapq._sql.connection import connection_of
+from snapq._snapshots.compare import check_file, check_inline
+from snapq._snapshots.locations import locate, where
+from snapq._sql.connection import watched_connection
 from snapq._sql.statements import StatementLog, logging_statements, render_statements
 
 if TYPE_CHECKING:
+    import types
+
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
@@ -32,9 +33,11 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
     """Check the statements a block sends against a snapshot, or their number.
 
     ``with assert_queries(sql=...):`` records every statement executed inside the
-    block on ``connection`` (by default the test's ``snapq_session`` or
-    ``snapq_connection``): Core executions, ORM flushes, lazy loads. They are shown
-    as ``assert_query`` shows SQL, numbered, with the total count, and compared
+    block on ``connection`` (by default each connection the test uses:
+    ``snapq_session`` or ``snapq_connection``, and ``snapq_async_session`` or
+    ``snapq_async_connection``, whose awaited statements it sees as well): Core
+    executions, ORM flushes, lazy loads. They are shown as ``assert_query`` shows
+    SQL, numbered, with the total count, and compared
     with the inline ``sql=`` snapshot (recorded when missing, record mode
     permitting) or with a file (``snapshot=snapshot``). ``max_queries=N`` fails when
     more than N statements ran. Parameters named in ``ignore`` show as placeholders,
@@ -62,7 +65,8 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         self._max_queries = max_queries
         self._ignore = check_ignore(ignore)
         self._frame = sys._getframe(1)
-        self._site = self._locate(self._frame)
+        recording = self._context is not None and self._context.record.value.records_missing
+        self._site = locate(self._frame, now=recording)
         self._logging: contextlib.AbstractContextManager[StatementLog] | None = None
         self._log: StatementLog | None = None
 
@@ -72,9 +76,16 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         return list(self._log.statements) if self._log else []
 
     def __enter__(self) -> assert_queries:
-        target = self._connection or default_connection(self._context)
-        connection = connection_of(target, flush=False)
-        self._logging = logging_statements(connection, ignore=self._ignore)
+        __tracebackhide__ = True
+        if self._connection is not None:
+            targets: tuple[Any, ...] = (self._connection,)
+        elif self._context is None:
+            default_connection(self._context)  # raises, saying what to pass
+            targets = ()
+        else:
+            targets = self._context.watched_connections()
+        connections = [watched_connection(target) for target in targets]
+        self._logging = logging_statements(connections, ignore=self._ignore)
         self._log = self._logging.__enter__()
         return self
 
@@ -104,6 +115,13 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
             raise ValueError(msg)
         text = render_statements(self._log.statements)
         count = len(self._log.statements)
+        if count == 0 and self._log.elsewhere:
+            msg = (
+                f"snapq: assert_queries saw no statement on the connection it watched, but "
+                f"{self._log.elsewhere} ran on other connections during the block: pass "
+                "connection= the connection or session that the code uses"
+            )
+            raise AssertionError(msg)
         if self._max_queries is not None and count > self._max_queries:
             msg = f"snapq: {count} queries ran, more than max_queries={self._max_queries}:\n{text}"
             raise AssertionError(msg)
@@ -111,11 +129,3 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
             check_file(context, self._snapshot, {"queries": text})
         elif self._sql is not None or self._max_queries is None:
             check_inline(context, self._site, {"sql": (self._sql, text)})
-
-    def _locate(self, frame: types.FrameType) -> CallSite:
-        """Find the call now, while the caller is executing it, should recording need it."""
-        context = self._context
-        if context is None or not context.record.value.records_missing:
-            return lambda: call_site(frame)
-        site = call_site(frame)
-        return lambda: site

@@ -14,6 +14,12 @@ from pathlib import Path
 import pytest
 
 from snapq import _hookspecs
+from snapq._async_fixtures import (  # noqa: F401 - pytest finds the fixtures in this module
+    pytest_fixture_setup,
+    snapq_async_connection,
+    snapq_async_engine,
+    snapq_async_session,
+)
 from snapq._config import SETTINGS, RecordMode, Settings, resolve_settings
 from snapq._database.provision import describe_server
 from snapq._database.run import Run, remove_stale_runs

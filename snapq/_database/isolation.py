@@ -17,16 +17,26 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from snapq._database.deadline import watch_statements
-from snapq._database.libpq import driver_of, set_answer_timeout, simple_query
+from snapq._database.libpq import (
+    driver_of,
+    is_psycopg,
+    psycopg_of,
+    set_answer_timeout,
+    simple_query,
+)
 from snapq._errors import IsolationError
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
+    from snapq._database.libpq import AnyPsycopg
+
 TEST_CONNECTION = "snapq_test_connection"  # key in Connection.info
 # Key in the DBAPI connection's info (kept while that connection lives): the names
 # of the statements prepared on it.
 PREPARED = "snapq_prepared"
+INSUFFICIENT_PRIVILEGE = "42501"
+IN_FAILED_TRANSACTION = "25P02"
 # Assigns the test's transaction an id, so its end can tell if the test committed it.
 _TRANSACTION_ID = "SELECT pg_catalog.txid_current()"
 
@@ -52,8 +62,12 @@ class Baseline:
     @classmethod
     def capture(cls, engine: Engine) -> Baseline:
         """Read the sequences of a fresh copy of the template."""
+        import psycopg
+
         with engine.connect() as connection:
-            rows = driver_of(connection).execute(_SEQUENCES).fetchall()
+            driver = driver_of(connection)
+            assert isinstance(driver, psycopg.Connection), "a sync engine reads the baseline"
+            rows = driver.execute(_SEQUENCES).fetchall()
             connection.rollback()
         return cls(tuple((str(name), int(value), bool(called)) for name, value, called in rows))
 
@@ -92,7 +106,9 @@ class Baseline:
         """
         import psycopg
 
-        driver = driver_of(connection)
+        driver = psycopg_of(connection)
+        if driver is None:
+            return self._begin_through_sqlalchemy(connection)
         if self.restore_sql is None:
             return str(simple_query(driver, f"BEGIN; {_TRANSACTION_ID}"))
         name = self._statement_name
@@ -108,6 +124,14 @@ class Baseline:
             # The statement is gone: the test before ran DISCARD ALL or DEALLOCATE.
             xid = simple_query(driver, f"ROLLBACK; {prepare}{begin}")
         return str(xid)
+
+    def _begin_through_sqlalchemy(self, connection: Connection) -> str:
+        """Begin (asyncpg) as the driver itself does, then reset the sequences and read
+        the transaction's id in one statement: its protocol takes one per message."""
+        reset = (
+            f", (SELECT count(*) FROM ({self.restore_sql}) AS reset)" if self.restore_sql else ""
+        )
+        return str(connection.exec_driver_sql(f"{_TRANSACTION_ID}{reset}").scalar())
 
 
 def refuse_commit(connection: Connection) -> None:
@@ -126,13 +150,17 @@ def prepare_engine(engine: Engine, *, answer_timeout: float | None = None) -> No
 
     Error messages become part of result snapshots, so their language is pinned
     too where the server allows it (``lc_messages`` needs a superuser). Every statement
-    on its connections waits at most ``answer_timeout`` seconds for an answer.
+    on its psycopg connections waits at most ``answer_timeout`` seconds for an answer
+    (asyncpg's own ``command_timeout`` does the same). For an ``AsyncEngine``, pass its
+    ``sync_engine``.
     """
     from sqlalchemy import event
 
-    def connected(dbapi_connection: Any, record: Any) -> None:
-        set_answer_timeout(dbapi_connection, answer_timeout)
-        _english_messages(dbapi_connection, record)
+    def connected(dbapi_connection: Any, _record: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        if is_psycopg(driver):
+            set_answer_timeout(driver, answer_timeout)
+        _english_messages(dbapi_connection)
 
     if not event.contains(engine, "commit", refuse_commit):
         event.listen(engine, "commit", refuse_commit)
@@ -140,41 +168,55 @@ def prepare_engine(engine: Engine, *, answer_timeout: float | None = None) -> No
         watch_statements(engine)
 
 
-def _english_messages(dbapi_connection: Any, _record: Any) -> None:
-    import psycopg
-
+def _english_messages(dbapi_connection: Any) -> None:
+    """Set ``lc_messages``, through the DBAPI alone: this runs for every driver."""
+    cursor = dbapi_connection.cursor()
     try:
-        dbapi_connection.execute("SET lc_messages TO 'C'")
-    except psycopg.errors.InsufficientPrivilege:
+        cursor.execute("SET lc_messages TO 'C'")
+    except Exception as error:
+        if getattr(error, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+            raise
         dbapi_connection.rollback()
     else:
         dbapi_connection.commit()
+    finally:
+        cursor.close()
 
 
 @contextmanager
 def isolated_connection(engine: Engine, baseline: Baseline) -> Iterator[Connection]:
     """Yield a connection in a transaction that is rolled back when the block ends."""
-    with engine.connect() as connection:
-        connection.info[TEST_CONNECTION] = True
-        transaction = connection.begin()
-        try:
-            xid = baseline.begin(connection)
-            yield connection
-            roll_back_test(connection, xid)
-        finally:
-            connection.info.pop(TEST_CONNECTION, None)
-            # After roll_back_test, this reaches no server: psycopg skips ROLLBACK
-            # outside a transaction. A connection that was lost (or that snapq closed,
-            # its server silent) has nothing to end.
-            driver = None if connection.invalidated else connection.connection.driver_connection
-            if driver is not None and driver.closed:
-                connection.invalidate()
-            if connection.invalidated:
-                pass
-            elif transaction.is_active:
-                transaction.rollback()
-            else:
-                connection.rollback()
+    with engine.connect() as connection, isolating(connection, baseline):
+        yield connection
+
+
+@contextmanager
+def isolating(connection: Connection, baseline: Baseline) -> Iterator[None]:
+    """Run the block in a transaction on ``connection`` that is rolled back at its end.
+
+    Synchronous, so that the async fixtures run it through ``run_sync`` and isolate
+    exactly as the sync ones do.
+    """
+    connection.info[TEST_CONNECTION] = True
+    transaction = connection.begin()
+    try:
+        xid = baseline.begin(connection)
+        yield
+        roll_back_test(connection, xid)
+    finally:
+        connection.info.pop(TEST_CONNECTION, None)
+        # After roll_back_test, this reaches no server: the drivers skip ROLLBACK
+        # outside a transaction. A connection that was lost (or that snapq closed,
+        # its server silent) has nothing to end.
+        driver = None if connection.invalidated else connection.connection.driver_connection
+        if driver is not None and _closed(driver):
+            connection.invalidate()
+        if connection.invalidated:
+            pass
+        elif transaction.is_active:
+            transaction.rollback()
+        else:
+            connection.rollback()
 
 
 def roll_back_test(connection: Connection, xid: str) -> None:
@@ -185,29 +227,14 @@ def roll_back_test(connection: Connection, xid: str) -> None:
     committed (a ``COMMIT`` statement, or commit() on the DBAPI connection, which
     SQLAlchemy's commit event does not see).
     """
-    import psycopg
-
     if connection.closed or connection.invalidated:
         return
-    driver = driver_of(connection)
     status = f"SELECT pg_catalog.txid_status({int(xid)})"
-    match driver.info.transaction_status:
-        case psycopg.pq.TransactionStatus.INTRANS:
-            try:
-                outcome = simple_query(driver, f"SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK; {status}")
-            except psycopg.Error as error:
-                driver.rollback()
-                msg = (
-                    "a deferred constraint is violated at the end of the test, so this data "
-                    f"could never be committed:\n  {str(error).strip()}"
-                )
-                raise IsolationError(msg) from None
-        case psycopg.pq.TransactionStatus.INERROR:
-            outcome = simple_query(driver, f"ROLLBACK; {status}")
-        case psycopg.pq.TransactionStatus.IDLE:  # the test ended the transaction
-            outcome = simple_query(driver, status)
-        case _:  # the connection is broken: nothing more to learn from it
-            return
+    driver = psycopg_of(connection)
+    if driver is None:
+        outcome = _roll_back_through_sqlalchemy(connection, status)
+    else:
+        outcome = _roll_back_on_psycopg(driver, status)
     if outcome == "committed":
         msg = (
             "the test committed snapq_connection's transaction (a COMMIT statement, or "
@@ -216,6 +243,58 @@ def roll_back_test(connection: Connection, xid: str) -> None:
             "connection.begin_nested() or the snapq_session fixture."
         )
         raise IsolationError(msg)
+
+
+def _roll_back_on_psycopg(driver: AnyPsycopg, status: str) -> str | None:
+    import psycopg
+
+    match driver.info.transaction_status:
+        case psycopg.pq.TransactionStatus.INTRANS:
+            try:
+                outcome = simple_query(driver, f"SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK; {status}")
+            except psycopg.Error as error:
+                simple_query(driver, "ROLLBACK")
+                raise _deferred_violation(error) from None
+        case psycopg.pq.TransactionStatus.INERROR:
+            outcome = simple_query(driver, f"ROLLBACK; {status}")
+        case psycopg.pq.TransactionStatus.IDLE:  # the test ended the transaction
+            outcome = simple_query(driver, status)
+        case _:  # the connection is broken: nothing more to learn from it
+            return None
+    return outcome
+
+
+def _roll_back_through_sqlalchemy(connection: Connection, status: str) -> str | None:
+    """End the test on a driver without libpq (asyncpg): a statement per message.
+
+    The status is read before the rollback: if the test committed, the statement runs
+    outside any transaction and says so; if not, the transaction is still in progress.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        connection.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+    except DBAPIError as error:
+        connection.rollback()
+        if getattr(error.orig, "sqlstate", None) == IN_FAILED_TRANSACTION:
+            return None  # a statement of the test failed, so nothing was committed
+        raise _deferred_violation(error.orig) from None
+    outcome = connection.exec_driver_sql(status).scalar()
+    connection.rollback()
+    return None if outcome is None else str(outcome)
+
+
+def _deferred_violation(error: BaseException | None) -> IsolationError:
+    return IsolationError(
+        "a deferred constraint is violated at the end of the test, so this data "
+        f"could never be committed:\n  {str(error).strip()}"
+    )
+
+
+def _closed(driver: Any) -> bool:
+    """Tell whether a driver's connection is closed: psycopg's or asyncpg's."""
+    is_closed = getattr(driver, "is_closed", None)
+    return bool(is_closed() if callable(is_closed) else driver.closed)
 
 
 def _literal(text: str) -> str:

@@ -10,8 +10,14 @@ from typing import TYPE_CHECKING, Any
 from snapq._errors import ServerSilentError
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import psycopg
     from sqlalchemy import Connection
+
+    # psycopg's sync and async connections share the libpq connection (pgconn) and
+    # its state (info), which is all that snapq uses of them here.
+    AnyPsycopg: TypeAlias = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 
 
 # Seconds to wait for the server's answer to snapq's own statements, by DBAPI
@@ -29,19 +35,19 @@ def silent_message(seconds: float) -> str:
     )
 
 
-def set_answer_timeout(driver: psycopg.Connection[Any], seconds: float | None) -> None:
+def set_answer_timeout(driver: AnyPsycopg, seconds: float | None) -> None:
     if seconds is None:
         _ANSWER_TIMEOUTS.pop(driver, None)
     else:
         _ANSWER_TIMEOUTS[driver] = seconds
 
 
-def answer_timeout(driver: psycopg.Connection[Any]) -> float | None:
+def answer_timeout(driver: AnyPsycopg) -> float | None:
     """Return how long to wait for the server's answer on ``driver`` (None: no limit)."""
     return _ANSWER_TIMEOUTS.get(driver)
 
 
-def simple_query(driver: psycopg.Connection[Any], sql: str) -> str | None:
+def simple_query(driver: AnyPsycopg, sql: str) -> str | None:
     """Send statements in one simple-protocol message, in one round trip; return the
     first value the last one returned, as text.
 
@@ -69,7 +75,7 @@ def simple_query(driver: psycopg.Connection[Any], sql: str) -> str | None:
     return None
 
 
-def _wait_for_answer(driver: psycopg.Connection[Any], sql: str) -> None:
+def _wait_for_answer(driver: AnyPsycopg, sql: str) -> None:
     pgconn = driver.pgconn
     timeout = answer_timeout(driver)
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -79,7 +85,7 @@ def _wait_for_answer(driver: psycopg.Connection[Any], sql: str) -> None:
 
 
 def _wait(
-    driver: psycopg.Connection[Any],
+    driver: AnyPsycopg,
     readable: selectors.BaseSelector,
     deadline: float | None,
     timeout: float | None,
@@ -91,7 +97,7 @@ def _wait(
         if not pgconn.is_busy():
             return
         if deadline is not None and timeout is not None and time.monotonic() > deadline:
-            driver.close()
+            pgconn.finish()  # psycopg's connection, sync or async, then reads as closed
             msg = f"{silent_message(timeout)} The statement was: {sql[:200]}"
             raise ServerSilentError(msg)
         readable.select(WAKE_SECONDS)
@@ -107,9 +113,20 @@ def error_class(sqlstate: bytes | None) -> type[psycopg.Error]:
         return psycopg.Error
 
 
-def driver_of(connection: Connection) -> psycopg.Connection[Any]:
+def is_psycopg(driver: object) -> bool:
     import psycopg
 
+    return isinstance(driver, psycopg.Connection | psycopg.AsyncConnection)
+
+
+def psycopg_of(connection: Connection) -> AnyPsycopg | None:
+    """Return the psycopg connection (sync or async) below ``connection``, or None
+    for another driver (asyncpg)."""
     driver = connection.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection), "snapq connects with psycopg 3"
+    return driver if is_psycopg(driver) else None
+
+
+def driver_of(connection: Connection) -> AnyPsycopg:
+    driver = psycopg_of(connection)
+    assert driver is not None, "snapq's sync engine connects with psycopg 3"
     return driver

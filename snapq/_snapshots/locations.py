@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import os
 import types
+from collections.abc import Callable
 from typing import cast
 
 
@@ -25,6 +26,26 @@ def call_site(frame: types.FrameType) -> tuple[str, int, int]:
     line_text = source.source.lines[node.lineno - 1]
     column = len(line_text.encode("utf-8")[: node.col_offset].decode("utf-8"))
     return (frame.f_code.co_filename, node.lineno, column)
+
+
+def locate(frame: types.FrameType, *, now: bool) -> Callable[[], tuple[str, int, int]]:
+    """Return how to find the call that ``frame`` is executing. With ``now``, find it
+    at once, while the frame still executes it (it will have moved on when an async
+    call is awaited, or a with block ends), and keep what was found, or the error."""
+    __tracebackhide__ = True
+    if not now:
+        return lambda: call_site(frame)
+    try:
+        site = call_site(frame)
+    except AssertionError as error:
+        failure = error
+
+        def fail() -> tuple[str, int, int]:
+            __tracebackhide__ = True
+            raise failure
+
+        return fail
+    return lambda: site
 
 
 def where(frame: types.FrameType) -> str:

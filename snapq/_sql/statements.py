@@ -1,16 +1,16 @@
-"""Log the statements a block of code sends on one connection, shown as snapshots show SQL.
+"""Log the statements a block of code sends on some connections, shown as snapshots show SQL.
 
-A listener on the engine sees each statement that reaches the cursor of the logged
-DBAPI connection (Core executions, ORM flushes, lazy loads), leaves out the
-savepoints that isolation uses, and keeps each as display SQL with its first
-parameter set as literals.
+A listener on every engine sees each statement that reaches the cursor of a
+logged DBAPI connection (Core executions, ORM flushes, lazy loads, whatever thread
+or task sends them), leaves out the savepoints that isolation uses, and keeps each
+as display SQL with its first parameter set as literals. Statements on other
+connections are counted, so that a log that stayed empty can say where they went.
 """
 
 from __future__ import annotations
 
-import contextvars
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,33 +26,42 @@ _SAVEPOINT = re.compile(r"\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVE
 
 @dataclass
 class StatementLog:
-    """The statements sent on one DBAPI connection while a block runs."""
+    """The statements sent on some DBAPI connections while a block runs."""
 
-    dbapi_connection: Any
+    dbapi_connections: tuple[Any, ...]
     ignore: frozenset[str]
     statements: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     parameter_names: set[str] = field(default_factory=set)
+    elsewhere: int = 0  # statements sent on other connections meanwhile
+
+    def logs(self, dbapi_connection: Any) -> bool:
+        return any(dbapi_connection is logged for logged in self.dbapi_connections)
 
 
-_LOG: contextvars.ContextVar[StatementLog | None] = contextvars.ContextVar(
-    "snapq_query_log", default=None
-)
+# The logs of the blocks running now, in this process: a registry rather than a
+# context variable, since application code may send statements from another thread
+# (a web framework's test client) where the block's context is not.
+_ACTIVE: list[StatementLog] = []
 
 
 @contextmanager
-def logging_statements(connection: Connection, *, ignore: frozenset[str]) -> Iterator[StatementLog]:
-    """Log what ``connection``'s DBAPI connection is sent while the block runs."""
-    from sqlalchemy import event
+def logging_statements(
+    connections: Sequence[Connection], *, ignore: frozenset[str]
+) -> Iterator[StatementLog]:
+    """Log what the DBAPI connections of ``connections`` are sent while the block runs."""
+    from sqlalchemy import Engine, event
 
-    if not event.contains(connection.engine, "before_cursor_execute", _log_statement):
-        event.listen(connection.engine, "before_cursor_execute", _log_statement)
-    log = StatementLog(connection.connection.dbapi_connection, ignore)
-    token = _LOG.set(log)
+    if not event.contains(Engine, "before_cursor_execute", _log_statement):
+        event.listen(Engine, "before_cursor_execute", _log_statement)
+    log = StatementLog(
+        tuple(connection.connection.dbapi_connection for connection in connections), ignore
+    )
+    _ACTIVE.append(log)
     try:
         yield log
     finally:
-        _LOG.reset(token)
+        _ACTIVE.remove(log)
 
 
 def render_statements(statements: list[str]) -> str:
@@ -66,11 +75,17 @@ def render_statements(statements: list[str]) -> str:
 def _log_statement(  # noqa: PLR0917 - SQLAlchemy's event signature
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
-    log = _LOG.get()
-    if log is None or conn.connection.dbapi_connection is not log.dbapi_connection:
+    if not _ACTIVE:
         return
-    if _SAVEPOINT.match(statement):
-        return
+    dbapi_connection = conn.connection.dbapi_connection
+    for log in _ACTIVE:
+        if not log.logs(dbapi_connection):
+            log.elsewhere += 1
+        elif not _SAVEPOINT.match(statement):
+            _append(log, statement, context)
+
+
+def _append(log: StatementLog, statement: str, context: Any) -> None:
     parameter_sets = getattr(context, "compiled_parameters", None) or ()
     if parameter_sets:
         log.parameter_names.update(parameter_sets[0])

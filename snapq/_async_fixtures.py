@@ -1,0 +1,165 @@
+"""snapq's async fixtures: the worker's database through an ``AsyncEngine``, and a
+rolled-back ``AsyncConnection`` per test, isolated exactly as the sync ones are.
+
+``snapq_async_engine`` → ``snapq_async_connection`` → ``snapq_async_session``, beside
+the sync chain. The two async test fixtures are coroutines, run by whichever plugin
+runs the test: ``pytest_fixture_setup`` below hands them to pytest-asyncio (in the
+test's own event loop, whatever its mode and loop scope) or leaves them to anyio,
+so that users write nothing beyond what their plugin already asks for.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from snapq._database.async_engine import (
+    LoopBoundPool,
+    create_async_engine,
+    isolated_async_connection,
+)
+from snapq._fixtures import STATE, stop_if_the_server_is_gone
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+    from snapq._database.isolation import Baseline
+
+_POOLS = pytest.StashKey[LoopBoundPool]()
+
+
+@pytest.fixture(scope="session")
+def snapq_async_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterator[AsyncEngine]:
+    """Return a SQLAlchemy ``AsyncEngine`` on this worker's database (session scope).
+
+    Its driver is psycopg's async one, or asyncpg with ``--snapq-async-driver=asyncpg``;
+    its connections carry snapq's timeouts and settings, and it refuses to commit a
+    test's connection, as ``snapq_engine`` does. Override it to configure the engine
+    differently (keep ``snapq_url``'s database).
+    """
+    state = request.config.stash[STATE]
+    engine, pools = create_async_engine(snapq_url, state.settings, state.provisioner.connect_args)
+    request.config.stash[_POOLS] = pools
+    yield engine
+    pools.close()
+
+
+@pytest.fixture
+async def snapq_async_connection(
+    snapq_async_engine: AsyncEngine, _snapq_baseline: Baseline, request: pytest.FixtureRequest
+) -> AsyncIterator[AsyncConnection]:
+    """Return an ``AsyncConnection`` inside a transaction rolled back after the test.
+
+    The isolation of ``snapq_connection``: sequences start from their template values,
+    deferred constraints are checked before the rollback, and a commit of this
+    connection raises ``IsolationError``. It is another connection than
+    ``snapq_connection``: a test that uses both sees, on each, only what was written
+    on it (or committed, which neither is).
+    """
+    pools = request.config.stash.get(_POOLS, None)
+    if pools is not None:
+        pools.serve_running_loop()
+    try:
+        async with isolated_async_connection(snapq_async_engine, _snapq_baseline) as connection:
+            yield connection
+            lost = connection.sync_connection is None or connection.sync_connection.invalidated
+    except Exception:
+        stop_if_the_server_is_gone(request)
+        raise
+    if lost:
+        stop_if_the_server_is_gone(request)
+
+
+@pytest.fixture
+async def snapq_async_session(
+    snapq_async_connection: AsyncConnection,
+) -> AsyncIterator[AsyncSession]:
+    """Return an ``AsyncSession`` bound to ``snapq_async_connection``, rolled back after
+    the test.
+
+    ``join_transaction_mode="create_savepoint"``: application code may ``await
+    session.commit()`` (which releases a savepoint) or ``await session.rollback()``
+    (after an IntegrityError, say) and the test goes on.
+    """
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    session = AsyncSession(bind=snapq_async_connection, join_transaction_mode="create_savepoint")
+    yield session
+    await session.close()
+
+
+# snapq's coroutine fixtures (as pytest calls them: unwrapped), by their code, which
+# the copies made for pytest-asyncio share.
+_COROUTINE_FIXTURES = {
+    function.__code__: function
+    for function in map(inspect.unwrap, (snapq_async_connection, snapq_async_session))
+}
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest) -> Generator[None]:
+    """Have snapq's coroutine fixtures run by the plugin that runs the test, in its loop.
+
+    The fixture's function is set for each test, and stays set while it runs:
+    pytest-asyncio looks at it again before calling the test.
+    """
+    ours = _COROUTINE_FIXTURES.get(getattr(fixturedef.func, "__code__", None))
+    if ours is None:
+        return (yield)  # another fixture, or the user's own of that name
+    if "anyio_backend" in request.fixturenames:
+        fixturedef.func = ours  # anyio's own hook runs coroutine fixtures of anyio tests
+        return (yield)
+    plugins = request.config.pluginmanager
+    if plugins.has_plugin("asyncio") and request.node.get_closest_marker("asyncio"):
+        fixturedef.func = _for_pytest_asyncio(ours, _loop_scope(request))
+        return (yield)
+    pytest.fail(_no_runner(fixturedef.argname, request), pytrace=False)
+
+
+@functools.cache
+def _for_pytest_asyncio(fixture: Any, loop_scope: str) -> Any:
+    """Return a copy of ``fixture`` that pytest-asyncio runs in strict mode too, in the
+    event loop of ``loop_scope``: the test's (pytest_asyncio.fixture marks it the same
+    way, but once and for all, and snapq's fixtures serve every loop scope)."""
+    copy = types.FunctionType(
+        fixture.__code__, fixture.__globals__, fixture.__name__, None, fixture.__closure__
+    )
+    copy.__dict__.update(fixture.__dict__)
+    copy._force_asyncio_fixture = True  # type: ignore[attr-defined]
+    copy._loop_scope = loop_scope  # type: ignore[attr-defined]
+    return copy
+
+
+def _loop_scope(request: pytest.FixtureRequest) -> str:
+    """Return the scope of the event loop that pytest-asyncio runs the test in."""
+    marker = request.node.get_closest_marker("asyncio")
+    scope = marker.kwargs.get("loop_scope") or marker.kwargs.get("scope") if marker else None
+    if scope:
+        return str(scope)
+    try:
+        return str(request.config.getini("asyncio_default_test_loop_scope") or "function")
+    except ValueError:  # before pytest-asyncio 1.0: every test has a loop of its own
+        return "function"
+
+
+def _no_runner(name: str, request: pytest.FixtureRequest) -> str:
+    function = getattr(request.node, "function", None)
+    if function is not None and not inspect.iscoroutinefunction(function):
+        what = "a sync test; make it `async def`, run by pytest-asyncio or anyio"
+    elif not request.config.pluginmanager.has_plugin("asyncio"):
+        what = (
+            "an async test that no plugin runs: install pytest-asyncio (and mark the test "
+            "@pytest.mark.asyncio, or set asyncio_mode = auto), or use anyio's plugin "
+            "(@pytest.mark.anyio)"
+        )
+    else:
+        what = (
+            "an async test without @pytest.mark.asyncio (pytest-asyncio's strict mode): "
+            "mark it, or set asyncio_mode = auto"
+        )
+    return f"snapq: {name} is an async fixture, requested by {what}."

@@ -1,0 +1,134 @@
+"""The worker's database through an ``AsyncEngine``: psycopg's async driver or asyncpg.
+
+The engine is made once per worker, with the same timeouts, settings and commit
+guard as the sync one (``isolation.prepare_engine``). Its pooled connections
+belong to the event loop that opened them, and tests may each run in a loop of
+their own: ``LoopBoundPool`` drops the idle connections of a loop that is gone
+before a test in another loop checks one out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from snapq._config import AsyncDriver, Settings
+from snapq._database.isolation import Baseline, isolating, prepare_engine
+from snapq._errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+# The libpq parameters of snapq's URLs that asyncpg takes as they are.
+_ASYNCPG_PARAMETERS = {"host", "port", "passfile"}
+
+
+def create_async_engine(
+    url: str, settings: Settings, connect_args: dict[str, Any]
+) -> tuple[AsyncEngine, LoopBoundPool]:
+    """Return an ``AsyncEngine`` on ``url`` (a sync psycopg URL) for the chosen driver,
+    and what keeps its pool to one event loop."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    driver = settings.async_driver.value
+    if driver is AsyncDriver.ASYNCPG:
+        url = _asyncpg_url(url, settings.async_driver.source)
+        connect_args = {
+            "server_settings": {
+                **settings.session_settings(),
+                "application_name": connect_args["application_name"],
+            },
+            "timeout": connect_args["connect_timeout"] or None,
+            # asyncpg's own answer timeout, as libpq's is snapq's for psycopg.
+            "command_timeout": settings.answer_timeout(),
+        }
+    engine = create_async_engine(url, connect_args=connect_args)
+    prepare_engine(engine.sync_engine, answer_timeout=settings.answer_timeout())
+    return engine, LoopBoundPool(engine)
+
+
+class LoopBoundPool:
+    """Keep an engine's idle connections to the event loop that opened them.
+
+    A connection opened in one loop cannot be used, nor closed, from another; these
+    are closed at once, without a word to the server (whose backend sees the socket
+    close), before the pool serves another loop.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        from sqlalchemy import event
+
+        self._engine = engine
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: dict[int, Any] = {}  # id of the DBAPI connection: the driver's
+        event.listen(engine.sync_engine, "checkin", self._checked_in)
+        event.listen(engine.sync_engine, "checkout", self._checked_out)
+
+    def serve_running_loop(self) -> None:
+        """Call in each test, before the engine is used, from its event loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not None and loop is not self._loop:
+            self.close()
+        self._loop = loop
+
+    def close(self) -> None:
+        """Close the idle connections and start a new pool; synchronous, so it runs
+        in any loop, or none."""
+        for driver in self._idle.values():
+            _terminate(driver)
+        self._idle.clear()
+        self._engine.sync_engine.dispose(close=False)
+
+    def _checked_in(self, dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:
+            self._idle[id(dbapi_connection)] = dbapi_connection.driver_connection
+
+    def _checked_out(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        self._idle.pop(id(dbapi_connection), None)
+
+
+def _terminate(driver: Any) -> None:
+    terminate = getattr(driver, "terminate", None)  # asyncpg
+    if terminate is not None:
+        terminate()
+    else:  # psycopg: its connection then reads as closed, and needs no loop for it
+        driver.pgconn.finish()
+
+
+def _asyncpg_url(url: str, source: str) -> str:
+    """Return ``url`` for asyncpg, refusing libpq parameters that asyncpg would not
+    understand (rather than connect elsewhere than the sync engine does)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    unknown = sorted(set(parsed.query) - _ASYNCPG_PARAMETERS)
+    if unknown:
+        msg = (
+            f"{source}=asyncpg, but the database URL has parameters asyncpg does not "
+            f"take: {', '.join(unknown)}. Use the psycopg async driver, or a URL without them."
+        )
+        raise ConfigError(msg)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def isolated_async_connection(
+    engine: AsyncEngine, baseline: Baseline
+) -> AsyncIterator[AsyncConnection]:
+    """Yield an async connection in a transaction that is rolled back when the block
+    ends: ``isolation.isolating``, run through ``run_sync``."""
+    async with engine.connect() as connection:
+        assert connection.sync_connection is not None, "connect() starts the connection"
+        isolation = isolating(connection.sync_connection, baseline)
+        await connection.run_sync(lambda _: isolation.__enter__())
+        try:
+            yield connection
+        except BaseException:
+            failure = sys.exc_info()
+            if not await connection.run_sync(lambda _: isolation.__exit__(*failure)):
+                raise
+        else:
+            await connection.run_sync(lambda _: isolation.__exit__(None, None, None))
