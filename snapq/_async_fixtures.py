@@ -63,7 +63,7 @@ async def snapq_async_connection(
     """
     pools = request.config.stash.get(_POOLS, None)
     if pools is not None:
-        pools.serve_running_loop()
+        await pools.serve_running_loop()
     try:
         async with isolated_async_connection(snapq_async_engine, _snapq_baseline) as connection:
             yield connection

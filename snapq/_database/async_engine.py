@@ -10,8 +10,9 @@ before a test in another loop checks one out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -51,11 +52,13 @@ def create_async_engine(
 
 
 class LoopBoundPool:
-    """Keep an engine's idle connections to the event loop that opened them.
+    """Keep an engine's pooled connections to the event loop that opened them.
 
-    A connection opened in one loop cannot be used, nor closed, from another; these
-    are closed at once, without a word to the server (whose backend sees the socket
-    close), before the pool serves another loop.
+    A connection opened in one loop cannot be used from another, nor (asyncpg) closed
+    once its loop is closed. So the pool is disposed of in the loop, as the loop shuts
+    down: asyncio finalizes the async generators still suspended in a loop before it
+    closes it (``shutdown_asyncgens``, which ``asyncio.Runner`` calls, as pytest-asyncio
+    and anyio do), and one of them waits for that here.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -63,24 +66,37 @@ class LoopBoundPool:
 
         self._engine = engine
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._until_loop_ends: AsyncGenerator[None] | None = None
         self._idle: dict[int, Any] = {}  # id of the DBAPI connection: the driver's
         event.listen(engine.sync_engine, "checkin", self._checked_in)
         event.listen(engine.sync_engine, "checkout", self._checked_out)
 
-    def serve_running_loop(self) -> None:
+    async def serve_running_loop(self) -> None:
         """Call in each test, before the engine is used, from its event loop."""
         loop = asyncio.get_running_loop()
-        if self._loop is not None and loop is not self._loop:
-            self.close()
+        if loop is self._loop:
+            return
+        self.close()  # a loop that ended without finalizing its async generators
         self._loop = loop
+        self._until_loop_ends = self._dispose_when_the_loop_ends()
+        await anext(self._until_loop_ends)
 
     def close(self) -> None:
-        """Close the idle connections and start a new pool; synchronous, so it runs
-        in any loop, or none."""
+        """Close the idle connections at once, without a word to the server (whose
+        backend sees the socket close), and start a new pool: in any loop, or none."""
         for driver in self._idle.values():
-            _terminate(driver)
+            with contextlib.suppress(RuntimeError):  # asyncpg's loop is closed
+                _terminate(driver)
         self._idle.clear()
         self._engine.sync_engine.dispose(close=False)
+
+    async def _dispose_when_the_loop_ends(self) -> AsyncGenerator[None]:
+        try:
+            yield
+        finally:  # run by the loop's shutdown_asyncgens, in the loop
+            self._loop = None
+            await self._engine.dispose()
+            self._idle.clear()
 
     def _checked_in(self, dbapi_connection: Any, _record: Any) -> None:
         if dbapi_connection is not None:

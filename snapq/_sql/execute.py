@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from snapq._database.libpq import simple_query
+from snapq._database.libpq import psycopg_of, simple_query
 from snapq._errors import IsolationError
+from snapq._sql.asyncpg_values import as_psycopg_loads
 from snapq._sql.compile import CompiledSQL, compile_execution, compile_for_display
 from snapq._sql.connection import connection_of
 from snapq._sql.result import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
@@ -86,6 +88,8 @@ def execute(
     try:
         cursor_result = connection.execute(statement)
         result = _read(statement, cursor_result, capture, frozenset(ignore))
+        if psycopg_of(connection) is None:  # asyncpg
+            result = _as_psycopg_loads(result)
     except DBAPIError as error:
         _CAPTURE.reset(token)
         if run_is_unwell(error):
@@ -154,6 +158,15 @@ def _read(
     return rows_result(
         list(cursor_result.keys()), cursor_result.fetchall(), capture.type_oids, ignored=ignored
     )
+
+
+def _as_psycopg_loads(result: QueryResult) -> QueryResult:
+    oids = [column.type_oid for column in result.columns]
+    rows = tuple(
+        tuple(as_psycopg_loads(value, oid) for value, oid in zip(row, oids, strict=True))
+        for row in result.rows
+    )
+    return dataclasses.replace(result, rows=rows)
 
 
 def rows_result(
@@ -250,7 +263,8 @@ def _capture_outcome(  # noqa: PLR0917 - SQLAlchemy's event signature
         return
     capture.status = getattr(cursor, "statusmessage", None)
     description = cursor.description or ()
-    capture.type_oids = tuple(getattr(column, "type_code", None) for column in description)
+    # DBAPI's description: a sequence of 7-item sequences, the type code second.
+    capture.type_oids = tuple(column[1] for column in description)
 
 
 def _json_result_processors(context: Any) -> bool:
@@ -272,6 +286,7 @@ def _load_json_null_apart(cursor: Any) -> None:
     psycopg copies its adapters into each cursor on write, so the connection and the
     test's own queries keep loading ``null`` as None.
     """
+    cursor = getattr(cursor, "_cursor", cursor)  # below SQLAlchemy's async adapter
     adapters = getattr(cursor, "adapters", None)  # psycopg 3 only
     if adapters is None:
         return

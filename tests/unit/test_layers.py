@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[2] / "snapq"
-# Only these use pytest: the plugin's hooks, its fixtures, and the hook specifications.
-PYTEST_USERS = {"snapq.plugin", "snapq._fixtures", "snapq._hookspecs"}
+# Only these use pytest: the plugin's hooks, its fixtures (sync and async), and the
+# hook specifications.
+PYTEST_USERS = {"snapq.plugin", "snapq._fixtures", "snapq._async_fixtures", "snapq._hookspecs"}
 
 
 def module_name(path: Path) -> str:
