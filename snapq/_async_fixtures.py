@@ -49,6 +49,29 @@ def snapq_async_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterat
     pools.close()
 
 
+@pytest.fixture(autouse=True)
+def _snapq_async_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves connections of ``snapq_async_engine`` checked out.
+
+    Autouse, so torn down after the test's own fixtures have given theirs back.
+    """
+    if "snapq_async_engine" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("snapq_async_engine")
+    pools = request.config.stash.get(_POOLS, None)
+    before = pools.checked_out if pools is not None else 0
+    yield
+    leaked = pools.checked_out - before if pools is not None else 0
+    if leaked > 0:
+        pytest.fail(
+            f"snapq: the test left {leaked} connection(s) of snapq_async_engine checked out "
+            "(from `await snapq_async_engine.connect()`, or an AsyncSession bound to it, "
+            "never closed): close them, for example in an `async with` block.",
+            pytrace=False,
+        )
+
+
 @pytest.fixture
 async def snapq_async_connection(
     snapq_async_engine: AsyncEngine, _snapq_baseline: Baseline, request: pytest.FixtureRequest

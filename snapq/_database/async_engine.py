@@ -68,6 +68,7 @@ class LoopBoundPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._until_loop_ends: AsyncGenerator[None] | None = None
         self._idle: dict[int, Any] = {}  # id of the DBAPI connection: the driver's
+        self.checked_out = 0  # whichever pool the engine has now
         event.listen(engine.sync_engine, "checkin", self._checked_in)
         event.listen(engine.sync_engine, "checkout", self._checked_out)
 
@@ -99,10 +100,12 @@ class LoopBoundPool:
             self._idle.clear()
 
     def _checked_in(self, dbapi_connection: Any, _record: Any) -> None:
+        self.checked_out -= 1
         if dbapi_connection is not None:
             self._idle[id(dbapi_connection)] = dbapi_connection.driver_connection
 
     def _checked_out(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        self.checked_out += 1
         self._idle.pop(id(dbapi_connection), None)
 
 
@@ -138,7 +141,7 @@ async def isolated_async_connection(
     ends: ``isolation.isolating``, run through ``run_sync``."""
     async with engine.connect() as connection:
         assert connection.sync_connection is not None, "connect() starts the connection"
-        isolation = isolating(connection.sync_connection, baseline)
+        isolation = isolating(connection.sync_connection, baseline, "snapq_async_connection")
         await connection.run_sync(lambda _: isolation.__enter__())
         try:
             yield connection

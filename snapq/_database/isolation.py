@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from snapq._database.libpq import AnyPsycopg
 
-TEST_CONNECTION = "snapq_test_connection"  # key in Connection.info
+# Key in Connection.info: the fixture whose test transaction the connection holds.
+TEST_CONNECTION = "snapq_test_connection"
 # Key in the DBAPI connection's info (kept while that connection lives): the names
 # of the statements prepared on it.
 PREPARED = "snapq_prepared"
@@ -136,13 +137,18 @@ class Baseline:
 
 def refuse_commit(connection: Connection) -> None:
     """Stop a test from committing the transaction that isolates it (a ``commit`` event)."""
-    if connection.info.get(TEST_CONNECTION):
+    fixture = connection.info.get(TEST_CONNECTION)
+    if fixture:
         msg = (
-            "snapq_connection is rolled back after each test, so it must not be committed. "
-            "Use connection.begin_nested() for a savepoint you can commit, or the "
-            "snapq_session fixture, whose commit() releases a savepoint."
+            f"{fixture} is rolled back after each test, so it must not be committed. "
+            f"Use connection.begin_nested() for a savepoint you can commit, or the "
+            f"{_session_of(fixture)} fixture, whose commit() releases a savepoint."
         )
         raise IsolationError(msg)
+
+
+def _session_of(fixture: str) -> str:
+    return fixture.replace("connection", "session")
 
 
 def prepare_engine(engine: Engine, *, answer_timeout: float | None = None) -> None:
@@ -191,13 +197,16 @@ def isolated_connection(engine: Engine, baseline: Baseline) -> Iterator[Connecti
 
 
 @contextmanager
-def isolating(connection: Connection, baseline: Baseline) -> Iterator[None]:
-    """Run the block in a transaction on ``connection`` that is rolled back at its end.
+def isolating(
+    connection: Connection, baseline: Baseline, fixture: str = "snapq_connection"
+) -> Iterator[None]:
+    """Run the block in a transaction on ``connection`` that is rolled back at its end;
+    ``fixture`` names it in messages.
 
     Synchronous, so that the async fixtures run it through ``run_sync`` and isolate
     exactly as the sync ones do.
     """
-    connection.info[TEST_CONNECTION] = True
+    connection.info[TEST_CONNECTION] = fixture
     transaction = connection.begin()
     try:
         xid = baseline.begin(connection)
@@ -236,11 +245,12 @@ def roll_back_test(connection: Connection, xid: str) -> None:
     else:
         outcome = _roll_back_on_psycopg(driver, status)
     if outcome == "committed":
+        fixture = connection.info.get(TEST_CONNECTION) or "snapq_connection"
         msg = (
-            "the test committed snapq_connection's transaction (a COMMIT statement, or "
+            f"the test committed {fixture}'s transaction (a COMMIT statement, or "
             "commit() on the DBAPI connection), so what it wrote before stays in this "
             "worker's database and later tests may see it. Commit inside the test with "
-            "connection.begin_nested() or the snapq_session fixture."
+            f"connection.begin_nested() or the {_session_of(fixture)} fixture."
         )
         raise IsolationError(msg)
 
@@ -272,13 +282,16 @@ def _roll_back_through_sqlalchemy(connection: Connection, status: str) -> str | 
     """
     from sqlalchemy.exc import DBAPIError
 
-    try:
-        connection.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
-    except DBAPIError as error:
+    transaction = connection.get_transaction()
+    if transaction is not None and not transaction.is_valid:  # a refused commit, say
         connection.rollback()
-        if getattr(error.orig, "sqlstate", None) == IN_FAILED_TRANSACTION:
-            return None  # a statement of the test failed, so nothing was committed
-        raise _deferred_violation(error.orig) from None
+    else:
+        try:
+            connection.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+        except DBAPIError as error:
+            connection.rollback()
+            if getattr(error.orig, "sqlstate", None) != IN_FAILED_TRANSACTION:
+                raise _deferred_violation(error.orig) from None
     outcome = connection.exec_driver_sql(status).scalar()
     connection.rollback()
     return None if outcome is None else str(outcome)

@@ -50,7 +50,7 @@ def _converted(value: Any) -> Any:
     return _geometry(name, value)
 
 
-def _geometry(name: str, value: Any) -> Any:
+def _geometry(name: str, value: Any) -> Any:  # noqa: PLR0911 - one return per type
     """Return a geometric value in PostgreSQL's text form, as psycopg loads it."""
     match name:
         case "Point":
