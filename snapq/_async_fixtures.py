@@ -23,6 +23,7 @@ from snapq._database.async_engine import (
     create_async_engine,
     isolated_async_connection,
 )
+from snapq._errors import ConfigError
 from snapq._fixtures import STATE, stop_if_the_server_is_gone
 
 if TYPE_CHECKING:
@@ -43,7 +44,12 @@ def snapq_async_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterat
     differently (keep ``snapq_url``'s database).
     """
     state = request.config.stash[STATE]
-    engine, pools = create_async_engine(snapq_url, state.settings, state.provisioner.connect_args)
+    try:
+        engine, pools = create_async_engine(
+            snapq_url, state.settings, state.provisioner.connect_args
+        )
+    except ConfigError as error:
+        pytest.fail(f"snapq: {error}", pytrace=False)
     request.config.stash[_POOLS] = pools
     yield engine
     pools.close()

@@ -134,9 +134,13 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
 def pytest_report_header(config: pytest.Config) -> str:
     settings = config.stash[STATE].settings
     record = settings.record
-    return (
+    header = (
         f"snapq: record={record.value.value} ({record.source}), server={describe_server(settings)}"
     )
+    driver = settings.async_driver
+    if not driver.defaulted:
+        header += f", async driver={driver.value.value} ({driver.source})"
+    return header
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

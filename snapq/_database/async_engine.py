@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ def create_async_engine(
     from sqlalchemy.ext.asyncio import create_async_engine
 
     driver = settings.async_driver.value
+    _check_installed(settings)
     if driver is AsyncDriver.ASYNCPG:
         url = _asyncpg_url(url, settings.async_driver.source)
         connect_args = {
@@ -49,6 +51,20 @@ def create_async_engine(
     engine = create_async_engine(url, connect_args=connect_args)
     prepare_engine(engine.sync_engine, answer_timeout=settings.answer_timeout())
     return engine, LoopBoundPool(engine)
+
+
+def _check_installed(settings: Settings) -> None:
+    """Refuse to start without what the async engine needs, naming what to install."""
+    if importlib.util.find_spec("greenlet") is None:
+        msg = (
+            "the async fixtures need SQLAlchemy's asyncio extension, which needs greenlet: "
+            'pip install "snapq[async]"'
+        )
+        raise ConfigError(msg)
+    driver = settings.async_driver
+    if driver.value is AsyncDriver.ASYNCPG and importlib.util.find_spec("asyncpg") is None:
+        msg = f"{driver.source}=asyncpg, but asyncpg is not installed: pip install asyncpg"
+        raise ConfigError(msg)
 
 
 class LoopBoundPool:
