@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from snapq._config import Settings, resolve_settings
+from snapq._config import AsyncDriver, Settings, resolve_settings
 from snapq._database.urls import describe_url, normalize_url
 from snapq._errors import ConfigError
 
@@ -301,6 +301,33 @@ def test_a_connect_timeout_that_is_not_whole_seconds_names_its_source(value: str
     with pytest.raises(ConfigError) as raised:
         resolve(environ={"SNAPQ_CONNECT_TIMEOUT": value})
     assert str(raised.value).startswith(f"SNAPQ_CONNECT_TIMEOUT={value!r} is not a whole number")
+
+
+def test_the_async_driver_defaults_to_psycopg() -> None:
+    assert resolve().async_driver.value is AsyncDriver.PSYCOPG
+    assert resolve().async_driver.defaulted
+
+
+@pytest.mark.parametrize("value", ["asyncpg", "ASYNCPG", " asyncpg "])
+def test_the_async_driver_is_chosen_by_name(value: str) -> None:
+    settings = resolve(environ={"SNAPQ_ASYNC_DRIVER": value})
+    assert settings.async_driver.value is AsyncDriver.ASYNCPG
+    assert settings.async_driver.source == "SNAPQ_ASYNC_DRIVER"
+
+
+def test_an_unknown_async_driver_names_its_source_and_the_choices() -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve(options={"snapq_async_driver": "aiopg"})
+    assert str(raised.value) == (
+        "--snapq-async-driver='aiopg' is not an async driver: use one of psycopg, asyncpg"
+    )
+
+
+def test_session_settings_are_what_server_options_send() -> None:
+    settings = resolve()
+    options = settings.server_options()
+    for name, value in settings.session_settings().items():
+        assert f"-c {name}={value}" in options
 
 
 # Passwords -----------------------------------------------------------------------------
