@@ -147,20 +147,29 @@ def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest) -> Gen
     if plugins.has_plugin("asyncio") and request.node.get_closest_marker("asyncio"):
         fixturedef.func = _for_pytest_asyncio(ours, _loop_scope(request))
         return (yield)
-    pytest.fail(_no_runner(fixturedef.argname, request), pytrace=False)
+    # Failing in the fixture, not in this hook, lets pytest keep the error as the
+    # fixture's result, as it does for any fixture that fails.
+    fixturedef.func = functools.partial(_fail, _no_runner(fixturedef.argname, request))
+    return (yield)
+
+
+def _fail(message: str, **_: Any) -> None:
+    pytest.fail(message, pytrace=False)
 
 
 @functools.cache
 def _for_pytest_asyncio(fixture: Any, loop_scope: str) -> Any:
-    """Return a copy of ``fixture`` that pytest-asyncio runs in strict mode too, in the
-    event loop of ``loop_scope``: the test's (pytest_asyncio.fixture marks it the same
-    way, but once and for all, and snapq's fixtures serve every loop scope)."""
+    """Return a copy of ``fixture`` marked as pytest-asyncio's, so that it runs in strict
+    mode too, in the event loop of ``loop_scope``: the test's. (Marking snapq's own
+    functions once and for all would fix one loop scope, and take anyio's tests.)"""
+    import pytest_asyncio
+
     copy = types.FunctionType(
         fixture.__code__, fixture.__globals__, fixture.__name__, None, fixture.__closure__
     )
     copy.__dict__.update(fixture.__dict__)
-    copy._force_asyncio_fixture = True  # type: ignore[attr-defined]
-    copy._loop_scope = loop_scope  # type: ignore[attr-defined]
+    mark: Any = pytest_asyncio.fixture
+    mark(copy, loop_scope=loop_scope)  # marks the function it is given
     return copy
 
 
