@@ -113,11 +113,17 @@ async def snapq_async_session(
 
     ``join_transaction_mode="create_savepoint"``: application code may ``await
     session.commit()`` (which releases a savepoint) or ``await session.rollback()``
-    (after an IntegrityError, say) and the test goes on.
+    (after an IntegrityError, say) and the test goes on. ``expire_on_commit=False``,
+    as SQLAlchemy's asyncio docs advise and async applications configure: an async
+    session cannot reload an expired attribute when it is read.
     """
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    session = AsyncSession(bind=snapq_async_connection, join_transaction_mode="create_savepoint")
+    session = AsyncSession(
+        bind=snapq_async_connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+    )
     yield session
     await session.close()
 

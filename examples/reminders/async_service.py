@@ -11,9 +11,7 @@ from reminders.models import Reminder, ReminderList
 
 async def add_reminder(session: AsyncSession, list_name: str, title: str) -> Reminder:
     """Add a reminder to the named list, creating the list if needed, and commit."""
-    reminder_list = await session.scalar(
-        select(ReminderList).where(ReminderList.name == list_name)
-    )
+    reminder_list = await session.scalar(select(ReminderList).where(ReminderList.name == list_name))
     if reminder_list is None:
         reminder_list = ReminderList(name=list_name)
         session.add(reminder_list)

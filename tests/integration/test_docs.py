@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,33 +13,56 @@ import pytest
 from tests.integration.conftest import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
-BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+# A page's code blocks and headings, in order (a heading inside a block is a comment).
+PARTS = re.compile(r"^```(\w*)\n(.*?)^```|^#{1,6} ", re.DOTALL | re.MULTILINE)
+# What every block runs with: pytest-asyncio asks for it, and the docs' async tests
+# use its default strict mode.
+BASE_INI = {"asyncio_default_fixture_loop_scope": "function"}
 
 
 def doc_tests() -> list[pytest.ParameterSet]:
-    """Return the docs' code blocks that define tests, as runnable modules.
+    """Return the docs' code blocks that define tests, as runnable modules with their ini.
 
     A block without imports continues the page's previous one (the same test shown
-    again with its snapshots recorded): it runs with that block's imports.
+    again with its snapshots recorded): it runs with that block's imports. A ``toml``
+    block with a ``[tool.pytest.ini_options]`` table configures the blocks after it,
+    up to the next heading (an async page's "auto mode" section, say).
     """
     found = []
     for page in sorted((ROOT / "docs").glob("*.md")):
         imports = ""
-        for number, block in enumerate(BLOCK.findall(page.read_text()), start=1):
-            if "import " in block:
-                imports = "".join(
-                    line for line in block.splitlines(keepends=True) if "import " in line
-                )
-            if "def test_" in block:
-                module = block if "import " in block else imports + "\n\n" + block
-                found.append(pytest.param(module, id=f"{page.stem}-{number}"))
+        ini: dict[str, object] = {}
+        number = 0
+        for part in PARTS.finditer(page.read_text()):
+            language, block = part.groups()
+            if language is None:  # a heading
+                ini = {}
+            elif language == "toml":
+                ini = tomllib.loads(block).get("tool", {}).get("pytest", {}).get("ini_options", ini)
+            elif language == "python":
+                number += 1
+                if "import " in block:
+                    imports = "".join(
+                        line for line in block.splitlines(keepends=True) if "import " in line
+                    )
+                if "def test_" in block:
+                    module = block if "import " in block else imports + "\n\n" + block
+                    options = BASE_INI | ini
+                    found.append(pytest.param(module, options, id=f"{page.stem}-{number}"))
     return found
 
 
-@pytest.mark.parametrize("block", doc_tests())
-def test_docs_example_passes(runner: Runner, block: str) -> None:
+def pyproject(options: dict[str, object]) -> str:
+    """Return a pyproject.toml holding ``options`` (strings and lists of strings)."""
+    lines = [f"{key} = {json.dumps(value)}" for key, value in options.items()]
+    return "\n".join(["[tool.pytest.ini_options]", *lines, ""])
+
+
+@pytest.mark.parametrize(("block", "options"), doc_tests())
+def test_docs_example_passes(runner: Runner, block: str, options: dict[str, object]) -> None:
     shutil.copytree(ROOT / "examples" / "reminders", runner.pytester.path / "reminders")
     shutil.copy(ROOT / "examples" / "conftest.py", runner.pytester.path / "conftest.py")
+    (runner.pytester.path / "pyproject.toml").write_text(pyproject(options))
     runner.pytester.makepyfile(test_docs_example=block)
     # Snapshots the docs show must match; those they leave out are recorded.
     result = runner.run("--snapq-record=missing")
