@@ -43,17 +43,24 @@ class _PytestTestContext:
         self.pending: list[Any] = []  # assert_query_async calls, awaited or not
 
     def default_connection(self) -> Connection | Session:
+        __tracebackhide__ = True
         uses = self._request.fixturenames
-        if "snapq_connection" not in uses and (
-            "snapq_async_connection" in uses or self._is_coroutine()
-        ):
-            on = "snapq_async_connection" if "snapq_async_connection" in uses else "async code"
-            msg = (
-                f"this test's data is on {on}, which snapq's sync connection does not see: "
-                "use `await assert_query_async(...)` (with snapq_async_session), or pass "
-                "connection="
-            )
-            raise TypeError(msg)
+        if "snapq_connection" not in uses:
+            if "snapq_async_connection" in uses:
+                msg = (
+                    "this test's data is on snapq_async_connection, which snapq's sync "
+                    "connection does not see: use `await assert_query_async(...)`, or pass "
+                    "connection="
+                )
+                raise TypeError(msg)
+            if self._is_coroutine():
+                msg = (
+                    "this is an async test, and snapq's sync connection sees none of what its "
+                    "async code wrote: use snapq_async_session and `await "
+                    "assert_query_async(...)`, pass connection=, or request snapq_session to "
+                    "use the sync connection"
+                )
+                raise TypeError(msg)
         if "snapq_session" in uses:
             session: Session = self._request.getfixturevalue("snapq_session")
             return session
@@ -61,6 +68,7 @@ class _PytestTestContext:
         return connection
 
     def default_async_connection(self) -> AsyncConnection | AsyncSession:
+        __tracebackhide__ = True
         uses = self._request.fixturenames
         for name in ("snapq_async_session", "snapq_async_connection"):
             if name in uses:  # set up before the test ran: its value is at hand
