@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from snapq._config import RecordMode, Setting
+from snapq._config import PINNED_SESSION_SETTINGS, RecordMode, Setting
 from snapq._context import CURRENT
 from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
 from snapq._errors import SetupHookError, SnapqError
@@ -174,7 +174,9 @@ def snapq_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterator[Eng
 
     state = request.config.stash[STATE]
     engine = create_engine(snapq_url, connect_args=state.provisioner.connect_args)
-    prepare_engine(engine, answer_timeout=state.settings.answer_timeout())
+    prepare_engine(
+        engine, answer_timeout=state.settings.answer_timeout(), pinned=PINNED_SESSION_SETTINGS
+    )
     yield engine
     engine.dispose()
 

@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from snapq._config import AsyncDriver, Settings
+from snapq._config import PINNED_SESSION_SETTINGS, AsyncDriver, Settings
 from snapq._database.isolation import Baseline, isolating, prepare_engine
 from snapq._errors import ConfigError
 
@@ -49,7 +49,11 @@ def create_async_engine(
             "command_timeout": settings.answer_timeout(),
         }
     engine = create_async_engine(url, connect_args=connect_args)
-    prepare_engine(engine.sync_engine, answer_timeout=settings.answer_timeout())
+    prepare_engine(
+        engine.sync_engine,
+        answer_timeout=settings.answer_timeout(),
+        pinned=PINNED_SESSION_SETTINGS,
+    )
     return engine, LoopBoundPool(engine)
 
 

@@ -10,7 +10,7 @@ server besides the test's own statements.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -151,11 +151,19 @@ def _session_of(fixture: str) -> str:
     return fixture.replace("connection", "session")
 
 
-def prepare_engine(engine: Engine, *, answer_timeout: float | None = None) -> None:
-    """Make ``engine`` refuse commits on test connections, and speak English.
+def prepare_engine(
+    engine: Engine,
+    *,
+    answer_timeout: float | None = None,
+    pinned: Mapping[str, str] | None = None,
+) -> None:
+    """Make ``engine`` refuse commits on test connections, pin how values print, and
+    speak English.
 
-    Error messages become part of result snapshots, so their language is pinned
-    too where the server allows it (``lc_messages`` needs a superuser). Every statement
+    The ``pinned`` settings are set again once connected, on psycopg: libpq sends
+    what ``PGTZ`` and ``PGDATESTYLE`` say after the ``options`` that set them first.
+    Error messages become part of result snapshots, so their language is pinned too
+    where the server allows it (``lc_messages`` needs a superuser). Every statement
     on its psycopg connections waits at most ``answer_timeout`` seconds for an answer
     (asyncpg's own ``command_timeout`` does the same). For an ``AsyncEngine``, pass its
     ``sync_engine``.
@@ -166,7 +174,9 @@ def prepare_engine(engine: Engine, *, answer_timeout: float | None = None) -> No
         driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
         if is_psycopg(driver):
             set_answer_timeout(driver, answer_timeout)
-        _english_messages(dbapi_connection)
+            _set_up(dbapi_connection, pinned or {})
+        else:  # asyncpg reads no such variables; it takes one statement at a time
+            _set_up(dbapi_connection, {})
 
     if not event.contains(engine, "commit", refuse_commit):
         event.listen(engine, "commit", refuse_commit)
@@ -174,19 +184,22 @@ def prepare_engine(engine: Engine, *, answer_timeout: float | None = None) -> No
         watch_statements(engine)
 
 
-def _english_messages(dbapi_connection: Any) -> None:
-    """Set ``lc_messages``, through the DBAPI alone: this runs for every driver."""
+def _set_up(dbapi_connection: Any, pinned: Mapping[str, str]) -> None:
+    """Set ``pinned`` and ``lc_messages`` in one message, through the DBAPI alone (this
+    runs for every driver); ``pinned`` alone where ``lc_messages`` is refused."""
+    settings = [f"SET {name} TO {_literal(value)}" for name, value in pinned.items()]
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("SET lc_messages TO 'C'")
+        cursor.execute("; ".join([*settings, "SET lc_messages TO 'C'"]))
     except Exception as error:
         if getattr(error, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
             raise
         dbapi_connection.rollback()
-    else:
-        dbapi_connection.commit()
+        if settings:
+            cursor.execute("; ".join(settings))
     finally:
         cursor.close()
+    dbapi_connection.commit()
 
 
 @contextmanager
