@@ -24,7 +24,7 @@ from snapq._database.async_engine import (
     isolated_async_connection,
 )
 from snapq._errors import ConfigError
-from snapq._fixtures import STATE, stop_if_the_server_is_gone
+from snapq._fixtures import STATE, is_coroutine_test, stop_if_the_server_is_gone
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -49,10 +49,13 @@ def snapq_async_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterat
             snapq_url, state.settings, state.provisioner.connect_args
         )
     except ConfigError as error:
-        pytest.fail(f"snapq: {error}", pytrace=False)
-    request.config.stash[_POOLS] = pools
-    yield engine
-    pools.close()
+        failure = f"snapq: {error}"
+    else:
+        request.config.stash[_POOLS] = pools
+        yield engine
+        pools.close()
+        return
+    pytest.fail(failure, pytrace=False)  # outside the except block, shown once
 
 
 @pytest.fixture(autouse=True)
@@ -66,14 +69,15 @@ def _snapq_async_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     request.getfixturevalue("snapq_async_engine")
     pools = request.config.stash.get(_POOLS, None)
-    before = pools.checked_out if pools is not None else 0
+    before = pools.checked_out() if pools is not None else frozenset()
     yield
-    leaked = pools.checked_out - before if pools is not None else 0
+    leaked = pools.close_checked_out(keep=before) if pools is not None else 0
     if leaked > 0:
         pytest.fail(
             f"snapq: the test left {leaked} connection(s) of snapq_async_engine checked out "
             "(from `await snapq_async_engine.connect()`, or an AsyncSession bound to it, "
-            "never closed): close them, for example in an `async with` block.",
+            "never closed): close them, for example in an `async with` block. snapq has "
+            "closed them, so later tests do not wait for their locks.",
             pytrace=False,
         )
 
@@ -128,12 +132,21 @@ async def snapq_async_session(
     await session.close()
 
 
-# snapq's coroutine fixtures (as pytest calls them: unwrapped), by their code, which
-# the copies made for pytest-asyncio share.
+# snapq's coroutine fixtures, as pytest calls them (unwrapped), by name.
 _COROUTINE_FIXTURES = {
-    function.__code__: function
+    function.__name__: function
     for function in map(inspect.unwrap, (snapq_async_connection, snapq_async_session))
 }
+# On what this module puts in a fixture's place: the fixture it stands for.
+_STANDS_FOR = "_snapq_fixture"
+
+
+def _ours(function: Any) -> Any:
+    """Return which of snapq's coroutine fixtures ``function`` is, or stands for, or None."""
+    ours = _COROUTINE_FIXTURES.get(getattr(function, "__name__", ""))
+    if ours is not None and function is ours:
+        return ours
+    return getattr(function, _STANDS_FOR, None)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -143,7 +156,7 @@ def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest) -> Gen
     The fixture's function is set for each test, and stays set while it runs:
     pytest-asyncio looks at it again before calling the test.
     """
-    ours = _COROUTINE_FIXTURES.get(getattr(fixturedef.func, "__code__", None))
+    ours = _ours(fixturedef.func)
     if ours is None:
         return (yield)  # another fixture, or the user's own of that name
     if "anyio_backend" in request.fixturenames:
@@ -155,12 +168,14 @@ def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest) -> Gen
         return (yield)
     # Failing in the fixture, not in this hook, lets pytest keep the error as the
     # fixture's result, as it does for any fixture that fails.
-    fixturedef.func = functools.partial(_fail, _no_runner(fixturedef.argname, request))
+    message = _no_runner(fixturedef.argname, request)
+
+    def fail(**_: Any) -> None:
+        pytest.fail(message, pytrace=False)
+
+    setattr(fail, _STANDS_FOR, ours)
+    fixturedef.func = fail
     return (yield)
-
-
-def _fail(message: str, **_: Any) -> None:
-    pytest.fail(message, pytrace=False)
 
 
 @functools.cache
@@ -174,6 +189,7 @@ def _for_pytest_asyncio(fixture: Any, loop_scope: str) -> Any:
         fixture.__code__, fixture.__globals__, fixture.__name__, None, fixture.__closure__
     )
     copy.__dict__.update(fixture.__dict__)
+    setattr(copy, _STANDS_FOR, fixture)
     mark: Any = pytest_asyncio.fixture
     mark(copy, loop_scope=loop_scope)  # marks the function it is given
     return copy
@@ -192,9 +208,8 @@ def _loop_scope(request: pytest.FixtureRequest) -> str:
 
 
 def _no_runner(name: str, request: pytest.FixtureRequest) -> str:
-    function = getattr(request.node, "function", None)
-    if function is not None and not inspect.iscoroutinefunction(function):
-        what = "a sync test; make it `async def`, run by pytest-asyncio or anyio"
+    if not is_coroutine_test(request):
+        what = "a sync test: make it `async def`, run by pytest-asyncio or anyio"
     elif not request.config.pluginmanager.has_plugin("asyncio"):
         what = (
             "an async test that no plugin runs: install pytest-asyncio (and mark the test "
@@ -206,4 +221,7 @@ def _no_runner(name: str, request: pytest.FixtureRequest) -> str:
             "an async test without @pytest.mark.asyncio (pytest-asyncio's strict mode): "
             "mark it, or set asyncio_mode = auto"
         )
-    return f"snapq: {name} is an async fixture, requested by {what}."
+    return (
+        f"snapq: this test asks for {name} (itself or through another fixture), an async "
+        f"fixture, but it is {what}."
+    )

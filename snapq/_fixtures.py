@@ -107,7 +107,14 @@ class _PytestTestContext:
         return bool(self._request.config.hook.pytest_snapq_setup_database.get_hookimpls())
 
     def _is_coroutine(self) -> bool:
-        return inspect.iscoroutinefunction(getattr(self._request.node, "function", None))
+        return is_coroutine_test(self._request)
+
+
+def is_coroutine_test(request: pytest.FixtureRequest) -> bool:
+    """Tell whether the test is an ``async def``, though the plugin running it has put
+    a sync wrapper in its place (as pytest-asyncio does while it runs)."""
+    function = getattr(request.node, "function", None)
+    return function is not None and inspect.iscoroutinefunction(inspect.unwrap(function))
 
 
 @pytest.fixture(autouse=True)

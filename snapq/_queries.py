@@ -70,6 +70,20 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         self._logging: contextlib.AbstractContextManager[StatementLog] | None = None
         self._log: StatementLog | None = None
 
+    async def __aenter__(self) -> assert_queries:
+        """``async with`` works as ``with`` does: entering and leaving do no I/O."""
+        __tracebackhide__ = True
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: types.TracebackType | None,
+    ) -> None:
+        __tracebackhide__ = True
+        self.__exit__(kind, error, traceback)
+
     @property
     def statements(self) -> list[str]:
         """The statements recorded so far, as they are shown in the snapshot."""

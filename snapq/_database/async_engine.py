@@ -87,10 +87,11 @@ class LoopBoundPool:
         self._engine = engine
         self._loop: asyncio.AbstractEventLoop | None = None
         self._until_loop_ends: AsyncGenerator[None] | None = None
-        self._idle: dict[int, Any] = {}  # id of the DBAPI connection: the driver's
-        self.checked_out = 0  # whichever pool the engine has now
+        # By id of the DBAPI connection: the driver's connection.
+        self._idle: dict[int, Any] = {}
+        self._lent: dict[int, Any] = {}
         event.listen(engine.sync_engine, "checkin", self._checked_in)
-        event.listen(engine.sync_engine, "checkout", self._checked_out)
+        event.listen(engine.sync_engine, "checkout", self._lend)
 
     async def serve_running_loop(self) -> None:
         """Call in each test, before the engine is used, from its event loop."""
@@ -119,14 +120,27 @@ class LoopBoundPool:
             await self._engine.dispose()
             self._idle.clear()
 
+    def checked_out(self) -> frozenset[int]:
+        """Return which connections are checked out now."""
+        return frozenset(self._lent)
+
+    def close_checked_out(self, *, keep: frozenset[int]) -> int:
+        """Close, at once, the connections checked out but for ``keep`` (a test's
+        leaks, which would hold their locks until collected); return how many."""
+        leaked = [key for key in self._lent if key not in keep]
+        for key in leaked:
+            with contextlib.suppress(Exception):  # closed already, or its loop is
+                _terminate(self._lent.pop(key))
+        return len(leaked)
+
     def _checked_in(self, dbapi_connection: Any, _record: Any) -> None:
-        self.checked_out -= 1
         if dbapi_connection is not None:
+            self._lent.pop(id(dbapi_connection), None)
             self._idle[id(dbapi_connection)] = dbapi_connection.driver_connection
 
-    def _checked_out(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        self.checked_out += 1
+    def _lend(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         self._idle.pop(id(dbapi_connection), None)
+        self._lent[id(dbapi_connection)] = dbapi_connection.driver_connection
 
 
 def _terminate(driver: Any) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from snapq._database.libpq import psycopg_of, simple_query
 from snapq._errors import IsolationError
-from snapq._sql.asyncpg_values import as_psycopg_loads
+from snapq._sql.asyncpg_parity import as_psycopg_loads, error_details, status_of
 from snapq._sql.compile import CompiledSQL, compile_execution, compile_for_display
 from snapq._sql.connection import connection_of
 from snapq._sql.result import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
@@ -207,11 +207,15 @@ def query_error(error: DBAPIError) -> QueryError:
     original = error.orig
     diag = getattr(original, "diag", None)
     message = getattr(diag, "message_primary", None) or str(original).strip()
+    if diag is None:  # asyncpg's, below SQLAlchemy's adapter
+        detail, hint = error_details(original)
+    else:
+        detail, hint = diag.message_detail, diag.message_hint
     return QueryError(
         sqlstate=getattr(original, "sqlstate", None) or "(client)",
         message=message,
-        detail=getattr(diag, "message_detail", None),
-        hint=getattr(diag, "message_hint", None),
+        detail=detail,
+        hint=hint,
     )
 
 
@@ -261,7 +265,8 @@ def _capture_outcome(  # noqa: PLR0917 - SQLAlchemy's event signature
     capture = _CAPTURE.get()
     if capture is None:
         return
-    capture.status = getattr(cursor, "statusmessage", None)
+    below = getattr(cursor, "_cursor", None) or cursor  # below SQLAlchemy's async adapter
+    capture.status = getattr(below, "statusmessage", None) or status_of(cursor, statement)
     description = cursor.description or ()
     # DBAPI's description: a sequence of 7-item sequences, the type code second.
     capture.type_oids = tuple(column[1] for column in description)
@@ -286,7 +291,7 @@ def _load_json_null_apart(cursor: Any) -> None:
     psycopg copies its adapters into each cursor on write, so the connection and the
     test's own queries keep loading ``null`` as None.
     """
-    cursor = getattr(cursor, "_cursor", cursor)  # below SQLAlchemy's async adapter
+    cursor = getattr(cursor, "_cursor", None) or cursor  # below SQLAlchemy's async adapter
     adapters = getattr(cursor, "adapters", None)  # psycopg 3 only
     if adapters is None:
         return

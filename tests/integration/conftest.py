@@ -26,6 +26,7 @@ SETTINGS_VARIABLES = (
     "SNAPQ_IDLE_IN_TRANSACTION_TIMEOUT",
     "SNAPQ_INLINE_MAX_LINES",
     "SNAPQ_CONNECT_TIMEOUT",
+    "SNAPQ_ASYNC_DRIVER",
 )
 
 # pytest in a subprocess that sees Ctrl-C as a user's would: an xdist worker running
