@@ -69,9 +69,9 @@ def _snapq_async_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     request.getfixturevalue("snapq_async_engine")
     pools = request.config.stash.get(_POOLS, None)
-    before = pools.checked_out() if pools is not None else frozenset()
+    before = pools.lent.now() if pools is not None else frozenset()
     yield
-    leaked = pools.close_checked_out(keep=before) if pools is not None else 0
+    leaked = pools.lent.close_all_but(before) if pools is not None else 0
     if leaked > 0:
         pytest.fail(
             f"snapq: the test left {leaked} connection(s) of snapq_async_engine checked out "

@@ -17,6 +17,7 @@ import pytest
 from snapq._config import PINNED_SESSION_SETTINGS, RecordMode, Setting
 from snapq._context import CURRENT
 from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
+from snapq._database.lending import LentConnections, lent_connections
 from snapq._errors import SetupHookError, SnapqError
 from snapq._state import RunState
 
@@ -128,11 +129,12 @@ def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
     context = _PytestTestContext(request)
     token = CURRENT.set(context)
     uses_engine = "snapq_engine" in request.fixturenames
-    checked_out = _checked_out(request.getfixturevalue("snapq_engine")) if uses_engine else 0
+    lent = lent_connections(request.getfixturevalue("snapq_engine")) if uses_engine else None
+    before = lent.now() if lent is not None else frozenset()
     yield
     CURRENT.reset(token)
     if uses_engine:
-        _fail_if_connections_leaked(request.getfixturevalue("snapq_engine"), checked_out)
+        _fail_if_connections_leaked(request.getfixturevalue("snapq_engine"), lent, before)
     never_awaited = [pending.where for pending in context.pending if not pending.awaited]
     if never_awaited:
         pytest.fail(
@@ -215,22 +217,19 @@ def snapq_connection(
         stop_if_the_server_is_gone(request)
 
 
-def _fail_if_connections_leaked(engine: Engine, checked_out: int) -> None:
-    leaked = _checked_out(engine) - checked_out
+def _fail_if_connections_leaked(
+    engine: Engine, lent: LentConnections | None, before: frozenset[int]
+) -> None:
+    leaked = lent.close_all_but(before) if lent is not None else 0
     if leaked > 0:
         engine.dispose(close=False)  # later tests get a pool of their own
         pytest.fail(
             f"snapq: the test left {leaked} connection(s) of snapq_engine checked out "
             "(from snapq_engine.connect(), or a Session bound to snapq_engine, never "
-            "closed): close them, for example in a with block. Later tests get a fresh pool; "
-            "the leaked connections stay open, with any locks they hold, until collected.",
+            "closed): close them, for example in a with block. snapq has closed them, so "
+            "later tests do not wait for their locks, and get a fresh pool.",
             pytrace=False,
         )
-
-
-def _checked_out(engine: Engine) -> int:
-    checkedout = getattr(engine.pool, "checkedout", None)
-    return int(checkedout()) if checkedout is not None else 0
 
 
 def stop_if_the_server_is_gone(request: pytest.FixtureRequest) -> None:

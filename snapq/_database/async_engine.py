@@ -10,7 +10,6 @@ before a test in another loop checks one out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from snapq._config import PINNED_SESSION_SETTINGS, AsyncDriver, Settings
 from snapq._database.isolation import Baseline, isolating, prepare_engine
+from snapq._database.lending import close_now, lent_connections
 from snapq._errors import ConfigError
 
 if TYPE_CHECKING:
@@ -87,11 +87,10 @@ class LoopBoundPool:
         self._engine = engine
         self._loop: asyncio.AbstractEventLoop | None = None
         self._until_loop_ends: AsyncGenerator[None] | None = None
-        # By id of the DBAPI connection: the driver's connection.
-        self._idle: dict[int, Any] = {}
-        self._lent: dict[int, Any] = {}
+        self._idle: dict[int, Any] = {}  # id of the DBAPI connection: the driver's
+        self.lent = lent_connections(engine.sync_engine)
         event.listen(engine.sync_engine, "checkin", self._checked_in)
-        event.listen(engine.sync_engine, "checkout", self._lend)
+        event.listen(engine.sync_engine, "checkout", self._checked_out)
 
     async def serve_running_loop(self) -> None:
         """Call in each test, before the engine is used, from its event loop."""
@@ -107,8 +106,7 @@ class LoopBoundPool:
         """Close the idle connections at once, without a word to the server (whose
         backend sees the socket close), and start a new pool: in any loop, or none."""
         for driver in self._idle.values():
-            with contextlib.suppress(RuntimeError):  # asyncpg's loop is closed
-                _terminate(driver)
+            close_now(driver)
         self._idle.clear()
         self._engine.sync_engine.dispose(close=False)
 
@@ -120,35 +118,12 @@ class LoopBoundPool:
             await self._engine.dispose()
             self._idle.clear()
 
-    def checked_out(self) -> frozenset[int]:
-        """Return which connections are checked out now."""
-        return frozenset(self._lent)
-
-    def close_checked_out(self, *, keep: frozenset[int]) -> int:
-        """Close, at once, the connections checked out but for ``keep`` (a test's
-        leaks, which would hold their locks until collected); return how many."""
-        leaked = [key for key in self._lent if key not in keep]
-        for key in leaked:
-            with contextlib.suppress(Exception):  # closed already, or its loop is
-                _terminate(self._lent.pop(key))
-        return len(leaked)
-
     def _checked_in(self, dbapi_connection: Any, _record: Any) -> None:
         if dbapi_connection is not None:
-            self._lent.pop(id(dbapi_connection), None)
             self._idle[id(dbapi_connection)] = dbapi_connection.driver_connection
 
-    def _lend(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    def _checked_out(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         self._idle.pop(id(dbapi_connection), None)
-        self._lent[id(dbapi_connection)] = dbapi_connection.driver_connection
-
-
-def _terminate(driver: Any) -> None:
-    terminate = getattr(driver, "terminate", None)  # asyncpg
-    if terminate is not None:
-        terminate()
-    else:  # psycopg: its connection then reads as closed, and needs no loop for it
-        driver.pgconn.finish()
 
 
 def _asyncpg_url(url: str, source: str) -> str:

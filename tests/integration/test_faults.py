@@ -282,6 +282,55 @@ def test_leaked_connections_fail_the_test_that_leaked_them(runner: Runner, fixtu
     )
 
 
+LOCK_SCHEMA = """
+from sqlalchemy import text
+
+def pytest_snapq_setup_database(connection):
+    connection.execute(text("CREATE TABLE counters (id int PRIMARY KEY, n int)"))
+    connection.execute(text("INSERT INTO counters VALUES (1, 0)"))
+"""
+LEAKS_A_LOCK = """
+import pytest
+from sqlalchemy import text
+
+LEAKED = []
+
+
+def test_leaks_a_lock(snapq_engine):
+    LEAKED.append(snapq_engine.connect())
+    LEAKED[0].execute(text("UPDATE counters SET n = 1 WHERE id = 1"))
+
+
+@pytest.mark.asyncio
+async def test_leaks_a_lock_async(snapq_async_engine):
+    LEAKED.append(await snapq_async_engine.connect())
+    await LEAKED[1].execute(text("UPDATE counters SET n = 2 WHERE id = 1"))
+
+
+def test_after(snapq_connection):
+    snapq_connection.execute(text("UPDATE counters SET n = 3 WHERE id = 1"))
+"""
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_a_leaked_connection_holds_no_lock_past_its_test(runner: Runner, driver: str) -> None:
+    runner.pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    runner.pytester.makeconftest(LOCK_SCHEMA)
+    runner.pytester.makepyfile(test_locks=LEAKS_A_LOCK)
+    # Were a leak left open, the next test would wait this long for its row, and fail.
+    result = runner.run("--snapq-lock-timeout=3s", f"--snapq-async-driver={driver}")
+    assert_outcomes(result, passed=3, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_leaks_a_lock *",
+            "*snapq: the test left 1 connection(s) of snapq_engine checked out*",
+            "*ERROR at teardown of test_leaks_a_lock_async*",
+            "*snapq: the test left 1 connection(s) of snapq_async_engine checked out*",
+        ]
+    )
+    assert "lock timeout" not in result.stdout.str()
+
+
 FREEZES_THE_SERVER = """
 import json, os, pathlib, signal
 from sqlalchemy import text
