@@ -97,7 +97,8 @@ class LoopBoundPool:
         loop = asyncio.get_running_loop()
         if loop is self._loop:
             return
-        self.close()  # a loop that ended without finalizing its async generators
+        if self._loop is not None:  # a loop that ended without finalizing its generators
+            self.close()
         self._loop = loop
         self._until_loop_ends = self._dispose_when_the_loop_ends()
         await anext(self._until_loop_ends)

@@ -185,21 +185,22 @@ def prepare_engine(
 
 
 def _set_up(dbapi_connection: Any, pinned: Mapping[str, str]) -> None:
-    """Set ``pinned`` and ``lc_messages`` in one message, through the DBAPI alone (this
-    runs for every driver); ``pinned`` alone where ``lc_messages`` is refused."""
+    """Set ``pinned`` and ``lc_messages`` through the DBAPI alone (this runs for every
+    driver), outside a transaction: one round trip on psycopg; ``pinned`` alone where
+    ``lc_messages`` is refused."""
     settings = [f"SET {name} TO {_literal(value)}" for name, value in pinned.items()]
+    dbapi_connection.autocommit = True
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("; ".join([*settings, "SET lc_messages TO 'C'"]))
     except Exception as error:
         if getattr(error, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
             raise
-        dbapi_connection.rollback()
         if settings:
             cursor.execute("; ".join(settings))
     finally:
         cursor.close()
-    dbapi_connection.commit()
+        dbapi_connection.autocommit = False
 
 
 @contextmanager
@@ -251,12 +252,11 @@ def roll_back_test(connection: Connection, xid: str) -> None:
     """
     if connection.closed or connection.invalidated:
         return
-    status = f"SELECT pg_catalog.txid_status({int(xid)})"
     driver = psycopg_of(connection)
     if driver is None:
-        outcome = _roll_back_through_sqlalchemy(connection, status)
+        outcome = _roll_back_through_sqlalchemy(connection, xid)
     else:
-        outcome = _roll_back_on_psycopg(driver, status)
+        outcome = _roll_back_on_psycopg(driver, f"SELECT pg_catalog.txid_status({int(xid)})")
     if outcome == "committed":
         fixture = connection.info.get(TEST_CONNECTION) or "snapq_connection"
         msg = (
@@ -287,14 +287,17 @@ def _roll_back_on_psycopg(driver: AnyPsycopg, status: str) -> str | None:
     return outcome
 
 
-def _roll_back_through_sqlalchemy(connection: Connection, status: str) -> str | None:
+def _roll_back_through_sqlalchemy(connection: Connection, xid: str) -> str | None:
     """End the test on a driver without libpq (asyncpg): a statement per message.
 
     The status is read before the rollback: if the test committed, the statement runs
     outside any transaction and says so; if not, the transaction is still in progress.
     """
+    from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
+    # The id as a parameter: one statement, which the driver prepares once.
+    status = text("SELECT pg_catalog.txid_status(:xid)").bindparams(xid=int(xid))
     transaction = connection.get_transaction()
     if transaction is not None and not transaction.is_valid:  # a refused commit, say
         connection.rollback()
@@ -305,7 +308,7 @@ def _roll_back_through_sqlalchemy(connection: Connection, status: str) -> str | 
             connection.rollback()
             if getattr(error.orig, "sqlstate", None) != IN_FAILED_TRANSACTION:
                 raise _deferred_violation(error.orig) from None
-    outcome = connection.exec_driver_sql(status).scalar()
+    outcome = connection.execute(status).scalar()
     connection.rollback()
     return None if outcome is None else str(outcome)
 
