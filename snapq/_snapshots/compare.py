@@ -16,6 +16,7 @@ from typing import Any
 
 from snapq._config import SPECS, RecordMode
 from snapq._context import TestContext
+from snapq._snapshots.cells import changed_cells
 from snapq._snapshots.inline import normalize
 from snapq._snapshots.locations import display_path
 from snapq._snapshots.recorder import CONFLICT_ADVICE, Observation
@@ -164,8 +165,15 @@ def failure_message(
                 f"{verdict.name} (actual)",
                 lineterm="",
             )
+            cells = (
+                changed_cells(normalize(verdict.expected), verdict.actual)
+                if section(verdict.name).table
+                else []
+            )
             parts.append(
-                f"snapq: {section(verdict.name).differs} from the snapshot:\n" + _capped(diff)
+                f"snapq: {section(verdict.name).differs} from the snapshot:\n"
+                + "".join(f"  {cell}\n" for cell in cells)
+                + _capped(diff)
             )
         elif context is None:
             parts.append(

@@ -13,18 +13,20 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Section:
     """One section: its name (the keyword, and the file's marker), where a new keyword
-    is inserted among the others, and how a failure says it changed."""
+    is inserted among the others, how a failure says it changed, and whether it holds
+    a table (whose failures name the changed cells)."""
 
     name: str
     order: int
     differs: str
+    table: bool = False
 
 
 SECTIONS = {
     section.name: section
     for section in (
         Section("sql", 0, "the SQL differs"),
-        Section("results", 1, "the results differ"),
+        Section("results", 1, "the results differ", table=True),
         Section("queries", 2, "the queries differ"),
     )
 }

@@ -11,6 +11,8 @@ import pytest
 from snapq._config import SPECS, Origin, RecordMode, Setting
 from snapq._snapshots.compare import ACCEPT, CallSite, check_file, check_inline
 from snapq._snapshots.recorder import CONFLICT_ADVICE, Recorder
+from snapq._sql.render import render_table
+from snapq._sql.result import Column
 
 NODEID = "test_a.py::test_it"
 RECORDING = [RecordMode.MISSING, RecordMode.FAILED, RecordMode.ALL]
@@ -232,6 +234,25 @@ def test_a_different_result_names_its_section(site: CallSite) -> None:
         "+++ results (actual)",
     ]
     assert message.endswith("\n\n" + ACCEPT)
+
+
+def test_a_different_table_names_the_changed_cells_before_the_diff(site: CallSite) -> None:
+    columns = (Column("id", 23), Column("total", 23))
+    expected = render_table(columns, [(1, 10), (2, 20)])
+    actual = render_table(columns, [(1, 10), (2, 21)])
+    message = failure(running(RecordMode.NEVER), site, {"results": (expected, actual)})
+    assert message.splitlines()[:3] == [
+        "snapq: the results differ from the snapshot:",
+        "  row 2, column total: 20 → 21",
+        "--- results (snapshot)",
+    ]
+
+
+def test_a_different_sql_names_no_cells(site: CallSite) -> None:
+    columns = (Column("id", 23),)
+    sql = (render_table(columns, [(1,)]), render_table(columns, [(2,)]))  # a table, as SQL
+    message = failure(running(RecordMode.NEVER), site, {"sql": sql})
+    assert message.splitlines()[1] == "--- sql (snapshot)"
 
 
 def test_missing_mode_keeps_a_different_snapshot_unwritten(site: CallSite) -> None:
