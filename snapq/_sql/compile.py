@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import functools
 import json
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -164,6 +165,18 @@ def _backslash_escapes(dialect: Dialect) -> bool:
     )
 
 
+# Control characters, which a literal holding any is written as an escape string for;
+# in it, they and the quote are spelled out (a quote doubled, as in any literal).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SPELLED_OUT = re.compile(r"[\x00-\x1f\x7f']")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f", "'": "''"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    character = match.group()
+    return _ESCAPES.get(character) or f"\\x{ord(character):02x}"
+
+
 class _DisplayLiterals:
     """Mixed into the dialect's own statement compiler (see ``_display_dialect``):
     literals from the values of ``_RENDERING``, and placeholders where no literal
@@ -208,6 +221,14 @@ class _DisplayLiterals:
                 return str(compiler.render_literal_value(value, String()))
             rendering.unrendered[name] = value
             return f":{name}"
+
+    def render_literal_value(self, value: Any, type_: Any) -> str:
+        """Write a string holding line breaks, tabs or other control characters as an
+        escape string (``E'a \\nb'``), on one line: inline snapshots do not keep the
+        spaces that end a line, and in a literal those are data."""
+        if isinstance(value, str) and _CONTROL.search(value):
+            return "E'" + _SPELLED_OUT.sub(_escape, value.replace("\\", "\\\\")) + "'"
+        return str(super().render_literal_value(value, type_))  # type: ignore[misc]
 
     def _own_literal(self, type_: Any, value: Any) -> str | None:
         """Write what SQLAlchemy would write wrongly or not at all, as psycopg sends

@@ -14,7 +14,9 @@ from sqlalchemy.dialects.postgresql import INET, JSON, JSONB
 from syrupy.assertion import SnapshotAssertion
 
 from snapq import assert_query
+from snapq._snapshots.inline import normalize
 from snapq._sql.compile import compile_for_display
+from snapq._sql.format import display_sql
 
 
 def test_nulls_and_strings_that_look_like_them() -> None:
@@ -171,6 +173,21 @@ def test_values_sqlalchemy_cannot_write_are_shown_as_sql_that_means_them(
     from_sent = snapq_connection.execute(statement).one()
     # as str: SQLAlchemy's INET loads as text, the untyped column as IPv4Interface
     assert list(map(str, from_shown)) == list(map(str, from_sent))
+
+
+@pytest.mark.parametrize(
+    "value", ["a \nb", "a\nb", "tab\there", "back\\slash\r\n", "it's\x01", "plain 'one'"]
+)
+def test_strings_whose_whitespace_is_data_are_shown_on_one_line_as_sent(
+    snapq_connection: Connection, value: str
+) -> None:
+    """Inline snapshots drop the spaces that end a line: a literal spans none, so the
+    SQL as recorded still selects the value."""
+    statement = select(literal(value).label("v")).where(literal(value) == value)
+    shown = display_sql(compile_for_display(statement, dialect=snapq_connection.dialect))
+    assert shown.problem is None
+    recorded = normalize(shown.text)
+    assert snapq_connection.exec_driver_sql(recorded).one() == (value,), recorded
 
 
 def test_dates_times_and_intervals() -> None:
