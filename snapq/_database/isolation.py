@@ -290,14 +290,13 @@ def _roll_back_on_psycopg(driver: AnyPsycopg, status: str) -> str | None:
 def _roll_back_through_sqlalchemy(connection: Connection, xid: str) -> str | None:
     """End the test on a driver without libpq (asyncpg): a statement per message.
 
-    The status is read before the rollback: if the test committed, the statement runs
-    outside any transaction and says so; if not, the transaction is still in progress.
+    asyncpg knows, from the server's last message, whether a transaction is still
+    open: if it is, it is the test's, which so did not commit. Only if the test
+    ended it is the server asked how (outside any transaction, the statement says).
     """
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    # The id as a parameter: one statement, which the driver prepares once.
-    status = text("SELECT pg_catalog.txid_status(:xid)").bindparams(xid=int(xid))
     transaction = connection.get_transaction()
     if transaction is not None and not transaction.is_valid:  # a refused commit, say
         connection.rollback()
@@ -308,9 +307,21 @@ def _roll_back_through_sqlalchemy(connection: Connection, xid: str) -> str | Non
             connection.rollback()
             if getattr(error.orig, "sqlstate", None) != IN_FAILED_TRANSACTION:
                 raise _deferred_violation(error.orig) from None
+        if _in_transaction(connection) is True:
+            connection.rollback()
+            return None
+    # The id as a parameter: one statement, which the driver prepares once.
+    status = text("SELECT pg_catalog.txid_status(:xid)").bindparams(xid=int(xid))
     outcome = connection.execute(status).scalar()
     connection.rollback()
     return None if outcome is None else str(outcome)
+
+
+def _in_transaction(connection: Connection) -> bool | None:
+    """Return whether the driver's connection is in a transaction, as the driver
+    knows without asking the server (None: it cannot say)."""
+    is_in_transaction = getattr(connection.connection.driver_connection, "is_in_transaction", None)
+    return bool(is_in_transaction()) if callable(is_in_transaction) else None
 
 
 def _deferred_violation(error: BaseException | None) -> IsolationError:
