@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from snapq._arguments import check_ignore, check_snapshots
-from snapq._context import CURRENT, TestContext
+from snapq._context import TestContext, current_test
 from snapq._snapshots.compare import CallSite, check_file, check_inline
 from snapq._snapshots.locations import call_site, where
 from snapq._sql.execute import Execution, execute
@@ -46,7 +46,7 @@ def assert_query(
     ignore = check_arguments(
         "assert_query", sql=sql, results=results, snapshot=snapshot, ignore=ignore
     )
-    context = CURRENT.get()
+    context = current_test()
     if connection is None:
         connection = default_connection(context)
     execution = execute(connection, statement, ignore=ignore)
@@ -134,9 +134,15 @@ def default_connection(context: TestContext | None) -> Connection | Session:
 def _running(context: TestContext | None) -> TestContext:
     __tracebackhide__ = True
     if context is None:
-        msg = (
-            "snapq finds the test's connection only inside a running test (not at module "
-            "level, in a session fixture or in another thread): pass connection="
-        )
-        raise TypeError(msg)
+        raise_outside_a_test()
     return context
+
+
+def raise_outside_a_test() -> NoReturn:
+    """Say that the test's connection is found only in a running test."""
+    __tracebackhide__ = True
+    msg = (
+        "snapq finds the test's connection only inside a running test (not at module "
+        "level or in a session fixture): pass connection="
+    )
+    raise TypeError(msg)

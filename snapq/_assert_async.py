@@ -14,7 +14,7 @@ from collections.abc import Collection, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
 from snapq._assert import CallerLine, Expected, check_arguments, check_execution
-from snapq._context import CURRENT, TestContext
+from snapq._context import TestContext, current_test
 from snapq._snapshots.locations import locate, where
 from snapq._sql.connection import async_connection_of
 from snapq._sql.execute import execute
@@ -43,7 +43,7 @@ def assert_query_async(
     ignore = check_arguments(
         "assert_query_async", sql=sql, results=results, snapshot=snapshot, ignore=ignore
     )
-    context = CURRENT.get()
+    context = current_test()
     frame = sys._getframe(1)
     recording = context is not None and context.record.value.records_missing
     caller = CallerLine(where(frame), locate(frame, now=recording))

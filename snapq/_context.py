@@ -1,13 +1,14 @@
 """The running test, as ``assert_query`` sees it: no pytest import here.
 
-The plugin sets ``CURRENT`` for the duration of each test, so ``assert_query``
-can find the test's connection, the record mode and the recorder without the
-test passing them.
+The plugin enters each test for its duration, so ``assert_query`` can find the
+test's connection, the record mode and the recorder without the test passing them.
+The running test is the process's, not a context variable's: an async plugin may
+run every test in one long-lived task, whose context was copied before the test
+began, and application code may call from a thread of its own.
 """
 
 from __future__ import annotations
 
-import contextvars
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -56,6 +57,17 @@ class TestContext(Protocol):
         """Return whether a ``pytest_snapq_setup_database`` hook is implemented."""
 
 
-CURRENT: contextvars.ContextVar[TestContext | None] = contextvars.ContextVar(
-    "snapq_current_test", default=None
-)
+_RUNNING: list[TestContext] = []  # innermost last: a pytester run inside a test
+
+
+def current_test() -> TestContext | None:
+    """Return the test that this process is running, or None between tests."""
+    return _RUNNING[-1] if _RUNNING else None
+
+
+def enter_test(context: TestContext) -> None:
+    _RUNNING.append(context)
+
+
+def leave_test(context: TestContext) -> None:
+    _RUNNING.remove(context)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from snapq._config import PINNED_SESSION_SETTINGS, RecordMode, Setting
-from snapq._context import CURRENT
+from snapq._context import enter_test, leave_test
 from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
 from snapq._database.lending import LentConnections, lent_connections
 from snapq._errors import SetupHookError, SnapqError
@@ -127,12 +127,12 @@ def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
     fixture of the test have given their connections back.
     """
     context = _PytestTestContext(request)
-    token = CURRENT.set(context)
+    enter_test(context)
     uses_engine = "snapq_engine" in request.fixturenames
     lent = lent_connections(request.getfixturevalue("snapq_engine")) if uses_engine else None
     before = lent.now() if lent is not None else frozenset()
     yield
-    CURRENT.reset(token)
+    leave_test(context)
     if uses_engine:
         _fail_if_connections_leaked(request.getfixturevalue("snapq_engine"), lent, before)
     never_awaited = [pending.where for pending in context.pending if not pending.awaited]

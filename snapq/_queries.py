@@ -15,8 +15,8 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from snapq._arguments import check_ignore, check_max_queries, check_snapshots
-from snapq._assert import default_connection
-from snapq._context import CURRENT
+from snapq._assert import raise_outside_a_test
+from snapq._context import current_test
 from snapq._snapshots.compare import check_file, check_inline
 from snapq._snapshots.locations import locate, where
 from snapq._sql.connection import watched_connection
@@ -58,7 +58,7 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         if snapshot is not None and sql is not None:
             msg = "assert_queries takes snapshot= or sql=, not both"
             raise TypeError(msg)
-        self._context = CURRENT.get()
+        self._context = current_test()
         self._connection = connection
         self._sql = sql
         self._snapshot = snapshot
@@ -94,8 +94,7 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         if self._connection is not None:
             targets: tuple[Any, ...] = (self._connection,)
         elif self._context is None:
-            default_connection(self._context)  # raises, saying what to pass
-            targets = ()
+            raise_outside_a_test()
         else:
             targets = self._context.watched_connections()
         connections = [watched_connection(target) for target in targets]

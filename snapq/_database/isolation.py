@@ -38,6 +38,7 @@ TEST_CONNECTION = "snapq_test_connection"
 PREPARED = "snapq_prepared"
 INSUFFICIENT_PRIVILEGE = "42501"
 IN_FAILED_TRANSACTION = "25P02"
+INTEGRITY_CLASS = "23"  # integrity constraint violations
 # Assigns the test's transaction an id, so its end can tell if the test committed it.
 _TRANSACTION_ID = "SELECT pg_catalog.txid_current()"
 
@@ -276,6 +277,8 @@ def _roll_back_on_psycopg(driver: AnyPsycopg, status: str) -> str | None:
             try:
                 outcome = simple_query(driver, f"SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK; {status}")
             except psycopg.Error as error:
+                if not str(error.sqlstate or "").startswith(INTEGRITY_CLASS):
+                    raise  # the run is unwell (a timeout, a lost connection), not the data
                 simple_query(driver, "ROLLBACK")
                 raise _deferred_violation(error) from None
         case psycopg.pq.TransactionStatus.INERROR:
@@ -290,9 +293,9 @@ def _roll_back_on_psycopg(driver: AnyPsycopg, status: str) -> str | None:
 def _roll_back_through_sqlalchemy(connection: Connection, xid: str) -> str | None:
     """End the test on a driver without libpq (asyncpg): a statement per message.
 
-    asyncpg knows, from the server's last message, whether a transaction is still
-    open: if it is, it is the test's, which so did not commit. Only if the test
-    ended it is the server asked how (outside any transaction, the statement says).
+    The status is read before the rollback: if the test committed, the statement runs
+    outside the test's transaction (in none, or in one begun since) and says so; if
+    not, that transaction is still in progress.
     """
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
@@ -305,23 +308,16 @@ def _roll_back_through_sqlalchemy(connection: Connection, xid: str) -> str | Non
             connection.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
         except DBAPIError as error:
             connection.rollback()
-            if getattr(error.orig, "sqlstate", None) != IN_FAILED_TRANSACTION:
+            sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+            if sqlstate.startswith(INTEGRITY_CLASS):
                 raise _deferred_violation(error.orig) from None
-        if _in_transaction(connection) is True:
-            connection.rollback()
-            return None
+            if sqlstate != IN_FAILED_TRANSACTION:
+                raise
     # The id as a parameter: one statement, which the driver prepares once.
     status = text("SELECT pg_catalog.txid_status(:xid)").bindparams(xid=int(xid))
     outcome = connection.execute(status).scalar()
     connection.rollback()
     return None if outcome is None else str(outcome)
-
-
-def _in_transaction(connection: Connection) -> bool | None:
-    """Return whether the driver's connection is in a transaction, as the driver
-    knows without asking the server (None: it cannot say)."""
-    is_in_transaction = getattr(connection.connection.driver_connection, "is_in_transaction", None)
-    return bool(is_in_transaction()) if callable(is_in_transaction) else None
 
 
 def _deferred_violation(error: BaseException | None) -> IsolationError:

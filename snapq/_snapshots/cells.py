@@ -7,8 +7,11 @@ Where that cannot be done for sure, nothing is said, and the line diff stands al
 
 from __future__ import annotations
 
+import re
+
 CELL_BORDER = "│"
 MOST_CELLS = 10  # the most changed cells a failure lists
+_ROW_COUNT = re.compile(r"\(([0-9]+) rows?\)")
 
 
 def changed_cells(expected: str, actual: str) -> list[str]:
@@ -36,13 +39,15 @@ def changed_cells(expected: str, actual: str) -> list[str]:
 def _read_table(text: str) -> tuple[list[str], list[list[str]]] | None:
     """Return a drawn table's header and rows of cells, or None where the drawing does
     not say for sure: a cell holding the border character, or a value over several
-    lines (whose continuation lines leave other cells empty)."""
+    lines (more lines than the rows the table counts)."""
     lines = [line.strip() for line in text.strip().splitlines()]
     bodies = [line for line in lines if line.startswith(CELL_BORDER)]
-    if len(bodies) < 1:
+    if not bodies or not (count := _ROW_COUNT.fullmatch(lines[-1])):
         return None
     header, *rows = [_cells(line) for line in bodies]
-    if any(len(row) != len(header) or "" in row for row in rows):
+    if len(rows) != int(count.group(1)):  # a value over several lines
+        return None
+    if any(len(row) != len(header) for row in rows):
         return None
     return header, rows
 

@@ -24,8 +24,8 @@ from snapq._snapshots.sections import section
 
 ACCEPT = "Accept the change with --snapshot-update (or --snapq-record=failed)."
 OUTSIDE_A_TEST = (
-    "snapq records only inside a running test (not at module level, in a session "
-    "fixture or in another thread): call it from the test, or change the snapshot by hand."
+    "snapq records only inside a running test (not at module level or in a session "
+    "fixture): call it from the test, or change the snapshot by hand."
 )
 
 CallSite = Callable[[], tuple[str, int, int]]  # (path, line, column), found when needed
@@ -178,7 +178,7 @@ def failure_message(
         elif context is None:
             parts.append(
                 f"snapq: {verdict.name}= is missing, and snapq records only inside a running "
-                "test (not at module level, in a session fixture or in another thread). "
+                "test (not at module level or in a session fixture). "
                 "Call it from the test, or write it by hand; it would be:\n"
                 + _indent(verdict.actual)
             )

@@ -95,7 +95,7 @@ def is_async(target: object) -> bool:
     module = sys.modules.get("sqlalchemy.ext.asyncio")
     if module is None:
         return False
-    return isinstance(target, module.AsyncConnection | module.AsyncSession | module.AsyncEngine)
+    return isinstance(target, module.AsyncConnection | module.AsyncSession)
 
 
 def _is_sync(target: object) -> bool:

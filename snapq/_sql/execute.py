@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from snapq._database.libpq import psycopg_of, simple_query
+from snapq._database.libpq import simple_query
 from snapq._errors import IsolationError
 from snapq._sql.asyncpg_parity import as_psycopg_loads, error_details, status_of
 from snapq._sql.compile import CompiledSQL, compile_execution, compile_for_display
@@ -88,7 +88,7 @@ def execute(
     try:
         cursor_result = connection.execute(statement)
         result = _read(statement, cursor_result, capture, frozenset(ignore))
-        if psycopg_of(connection) is None:  # asyncpg
+        if type(connection.connection.driver_connection).__module__.startswith("asyncpg"):
             result = _as_psycopg_loads(result)
     except DBAPIError as error:
         _CAPTURE.reset(token)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _SAVEPOINT = re.compile(r"\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT)\b", re.I)
 
 
-@dataclass
+@dataclass(eq=False)  # each block's own: nested blocks may log the same so far
 class StatementLog:
     """The statements sent on some DBAPI connections while a block runs."""
 
@@ -78,7 +78,7 @@ def _log_statement(  # noqa: PLR0917 - SQLAlchemy's event signature
     if not _ACTIVE:
         return
     dbapi_connection = conn.connection.dbapi_connection
-    for log in _ACTIVE:
+    for log in tuple(_ACTIVE):  # blocks on other threads may enter and leave meanwhile
         if not log.logs(dbapi_connection):
             log.elsewhere += 1
         elif not _SAVEPOINT.match(statement):

@@ -952,3 +952,41 @@ def test_file_snapshots_record_then_pass_with_either_driver(
     assert "sql=" not in source(runner, "test_files.py")
     monkeypatch.setenv("CI", "true")
     assert_outcomes(runner.run("--snapq-async-driver=asyncpg"), passed=2)
+
+
+# anyio runs the tests of a module in one task, which a module-scoped async fixture
+# starts before the tests begin: the running test must be found all the same.
+ANYIO_MODULE_FIXTURE = """
+import pytest
+from snapq import assert_query_async
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def service():
+    yield "ready"
+
+
+async def test_records(service, snapq_async_session):
+    await assert_query_async("SELECT 1 AS one")
+
+
+async def test_never_awaited(service, snapq_async_session):
+    assert_query_async("SELECT 2 AS two")
+"""
+
+
+def test_anyio_with_a_module_scoped_async_fixture_finds_the_running_test(runner: Runner) -> None:
+    runner.pytester.makepyfile(test_module_fixture=ANYIO_MODULE_FIXTURE)
+    result = runner.run("-p", "no:asyncio")
+    assert_outcomes(result, passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*assert_query_async returns an awaitable*"])
+    assert recorded(source(runner, "test_module_fixture.py"), "test_records") == [
+        "┌───────┐\n│   one │\n├───────┤\n│     1 │\n└───────┘\n(1 row)"
+    ]

@@ -42,6 +42,11 @@ def test_nothing_is_said_where_the_drawing_is_ambiguous() -> None:
     assert changed_cells(table((1, "a\nb", 1)), table((1, "a\nc", 1))) == []
     # A value holding the border character.
     assert changed_cells(table((1, "a│b", 1)), table((1, "a│c", 1))) == []
+    # A value over two lines in a table of one column, where no other cell is empty.
+    one = (Column("note", 25),)
+    before = table(("line one\nline two",), ("x",), columns=one)
+    after = table(("line one\nline 2",), ("x",), columns=one)
+    assert changed_cells(before, after) == []
 
 
 def test_a_long_list_is_cut() -> None:

@@ -192,7 +192,7 @@ def test_outside_a_running_test_a_missing_snapshot_says_why_nothing_is_recorded(
     message = failure(None, site, {"results": (None, "one\n  1")})
     assert message == (
         "snapq: results= is missing, and snapq records only inside a running test (not at "
-        "module level, in a session fixture or in another thread). Call it from the test, "
+        "module level or in a session fixture). Call it from the test, "
         "or write it by hand; it would be:\n"
         "    one\n"
         "      1"
