@@ -177,6 +177,23 @@ def _escape(match: re.Match[str]) -> str:
     return _ESCAPES.get(character) or f"\\x{ord(character):02x}"
 
 
+class _EscapeStrings:
+    """Mixed into the dialect's own string type, for display: a string holding line
+    breaks, tabs or other control characters is written as an escape string on one
+    line (``E'a \\nb'``), alone or in an array. Inline snapshots do not keep the
+    spaces that end a line, and in a literal those are data."""
+
+    def literal_processor(self, dialect: Dialect) -> Callable[[Any], str]:
+        plain = super().literal_processor(dialect)  # type: ignore[misc]
+
+        def process(value: Any) -> str:
+            if isinstance(value, str) and _CONTROL.search(value):
+                return "E'" + _SPELLED_OUT.sub(_escape, value.replace("\\", "\\\\")) + "'"
+            return str(plain(value))
+
+        return process
+
+
 class _DisplayLiterals:
     """Mixed into the dialect's own statement compiler (see ``_display_dialect``):
     literals from the values of ``_RENDERING``, and placeholders where no literal
@@ -222,14 +239,6 @@ class _DisplayLiterals:
             rendering.unrendered[name] = value
             return f":{name}"
 
-    def render_literal_value(self, value: Any, type_: Any) -> str:
-        """Write a string holding line breaks, tabs or other control characters as an
-        escape string (``E'a \\nb'``), on one line: inline snapshots do not keep the
-        spaces that end a line, and in a literal those are data."""
-        if isinstance(value, str) and _CONTROL.search(value):
-            return "E'" + _SPELLED_OUT.sub(_escape, value.replace("\\", "\\\\")) + "'"
-        return str(super().render_literal_value(value, type_))  # type: ignore[misc]
-
     def _own_literal(self, type_: Any, value: Any) -> str | None:
         """Write what SQLAlchemy would write wrongly or not at all, as psycopg sends
         it: JSON (serialized as the engine does) and bytes (in hex)."""
@@ -259,9 +268,14 @@ class _DisplayLiterals:
 @functools.cache
 def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> Dialect:
     """Return a dialect of ``dialect_class`` whose compiler writes display literals."""
+    from sqlalchemy.types import String
+
     base_compiler: Any = dialect_class.statement_compiler
     compiler = type("DisplayCompiler", (_DisplayLiterals, base_compiler), {})
     dialect = dialect_class(paramstyle="named")  # type: ignore[call-arg]
     dialect.statement_compiler = compiler
+    string: Any = dialect.colspecs.get(String, String)
+    escaping = type("DisplayString", (_EscapeStrings, string), {})
+    dialect.colspecs = {**dialect.colspecs, String: escaping}
     dialect._backslash_escapes = backslash_escapes  # type: ignore[attr-defined]
     return dialect

@@ -9,8 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, LargeBinary, TypeDecorator, cast, literal, select, text
-from sqlalchemy.dialects.postgresql import INET, JSON, JSONB
+from sqlalchemy import (
+    Connection,
+    LargeBinary,
+    Text,
+    TypeDecorator,
+    cast,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, INET, JSON, JSONB
 from syrupy.assertion import SnapshotAssertion
 
 from snapq import assert_query
@@ -183,11 +192,13 @@ def test_strings_whose_whitespace_is_data_are_shown_on_one_line_as_sent(
 ) -> None:
     """Inline snapshots drop the spaces that end a line: a literal spans none, so the
     SQL as recorded still selects the value."""
-    statement = select(literal(value).label("v")).where(literal(value) == value)
+    statement = select(
+        literal(value).label("v"), literal([value, "x"], ARRAY(Text)).label("in_array")
+    ).where(literal(value).in_([value, "y"]))
     shown = display_sql(compile_for_display(statement, dialect=snapq_connection.dialect))
     assert shown.problem is None
     recorded = normalize(shown.text)
-    assert snapq_connection.exec_driver_sql(recorded).one() == (value,), recorded
+    assert snapq_connection.exec_driver_sql(recorded).one() == (value, [value, "x"]), recorded
 
 
 def test_dates_times_and_intervals() -> None:
