@@ -175,14 +175,24 @@ def prepare_engine(
         driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
         if is_psycopg(driver):
             set_answer_timeout(driver, answer_timeout)
-            _set_up(dbapi_connection, pinned or {})
-        else:  # asyncpg reads no such variables; it takes one statement at a time
-            _set_up(dbapi_connection, {})
 
     if not event.contains(engine, "commit", refuse_commit):
         event.listen(engine, "commit", refuse_commit)
         event.listen(engine, "connect", connected)
+        pin_settings(engine, pinned or {})
         watch_statements(engine)
+
+
+def pin_settings(engine: Engine, pinned: Mapping[str, str]) -> None:
+    """Set ``pinned`` (and ``lc_messages``) on each new connection of ``engine``."""
+    from sqlalchemy import event
+
+    def connected(dbapi_connection: Any, _record: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        # asyncpg reads no such variables; it takes one statement at a time.
+        _set_up(dbapi_connection, pinned if is_psycopg(driver) else {})
+
+    event.listen(engine, "connect", connected)
 
 
 def _set_up(dbapi_connection: Any, pinned: Mapping[str, str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from snapq._config import PINNED_SESSION_SETTINGS
 from snapq._database.databases import (
     Server,
     create_database,
@@ -20,6 +21,7 @@ from snapq._database.databases import (
     lock_key,
     rename_database,
 )
+from snapq._database.isolation import pin_settings
 from snapq._errors import SetupHookError
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ class RunTemplate:
         engine = create_engine(
             self.server.url_for(building), poolclass=NullPool, connect_args=self.server.connect_args
         )
+        pin_settings(engine, PINNED_SESSION_SETTINGS)  # the hook's data as the tests see it
         try:
             with engine.begin() as connection:
                 self.setup(connection)
