@@ -94,9 +94,6 @@ async def snapq_async_connection(
     ``snapq_connection``: a test that uses both sees, on each, only what was written
     on it (or committed, which neither is).
     """
-    pools = request.config.stash.get(_POOLS, None)
-    if pools is not None:
-        await pools.serve_running_loop()
     try:
         async with isolated_async_connection(snapq_async_engine, _snapq_baseline) as connection:
             yield connection

@@ -75,56 +75,95 @@ class LoopBoundPool:
     """Keep an engine's pooled connections to the event loop that opened them.
 
     A connection opened in one loop cannot be used from another, nor (asyncpg) closed
-    once its loop is closed. So the pool is disposed of in the loop, as the loop shuts
-    down: asyncio finalizes the async generators still suspended in a loop before it
-    closes it (``shutdown_asyncgens``, which ``asyncio.Runner`` calls, as pytest-asyncio
-    and anyio do), and one of them waits for that here.
+    once its loop is closed. So each connection remembers its loop: a loop's idle
+    connections are closed in the loop as it shuts down (asyncio finalizes the async
+    generators still suspended in a loop before closing it, in ``shutdown_asyncgens``,
+    which ``asyncio.Runner`` calls, as pytest-asyncio and anyio do; one per loop waits
+    for that here), and one checked out in another loop is closed and replaced,
+    SQLAlchemy's way for a connection found dead.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         from sqlalchemy import event
 
         self._engine = engine
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._until_loop_ends: AsyncGenerator[None] | None = None
-        self._idle: dict[int, Any] = {}  # id of the DBAPI connection: the driver's
+        # By id of the DBAPI connection: the driver's connection and its loop.
+        self._idle: dict[int, tuple[Any, asyncio.AbstractEventLoop | None]] = {}
+        self._watchers: dict[
+            asyncio.AbstractEventLoop, tuple[AsyncGenerator[None], asyncio.Task[None]]
+        ] = {}
         self.lent = lent_connections(engine.sync_engine)
-        event.listen(engine.sync_engine, "checkin", self._checked_in)
+        event.listen(engine.sync_engine, "connect", self._connected)
         event.listen(engine.sync_engine, "checkout", self._checked_out)
-
-    async def serve_running_loop(self) -> None:
-        """Call in each test, before the engine is used, from its event loop."""
-        loop = asyncio.get_running_loop()
-        if loop is self._loop:
-            return
-        if self._loop is not None:  # a loop that ended without finalizing its generators
-            self.close()
-        self._loop = loop
-        self._until_loop_ends = self._dispose_when_the_loop_ends()
-        await anext(self._until_loop_ends)
+        event.listen(engine.sync_engine, "checkin", self._checked_in)
 
     def close(self) -> None:
         """Close the idle connections at once, without a word to the server (whose
         backend sees the socket close), and start a new pool: in any loop, or none."""
-        for driver in self._idle.values():
+        for driver, _loop in self._idle.values():
             close_now(driver)
         self._idle.clear()
         self._engine.sync_engine.dispose(close=False)
 
-    async def _dispose_when_the_loop_ends(self) -> AsyncGenerator[None]:
+    def _connected(self, _dbapi_connection: Any, record: Any) -> None:
+        loop = _running_loop()
+        record.info[_LOOP] = loop
+        if loop is not None and loop not in self._watchers:
+            watcher = self._close_when_the_loop_ends(loop)
+            # Started by a task (this runs in a sync call): a generator that has
+            # begun is one the loop finalizes.
+            self._watchers[loop] = (watcher, loop.create_task(_start(watcher)))
+
+    async def _close_when_the_loop_ends(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> AsyncGenerator[None]:
         try:
             yield
-        finally:  # run by the loop's shutdown_asyncgens, in the loop
-            self._loop = None
-            await self._engine.dispose()
-            self._idle.clear()
+        finally:  # run by the loop's shutdown_asyncgens, in the loop, while it runs
+            self._watchers.pop(loop, None)
+            for key, (driver, of_loop) in list(self._idle.items()):
+                if of_loop is loop:  # its pool record is replaced at its next checkout
+                    del self._idle[key]
+                    await _close(driver)
 
-    def _checked_in(self, dbapi_connection: Any, _record: Any) -> None:
-        if dbapi_connection is not None:
-            self._idle[id(dbapi_connection)] = dbapi_connection.driver_connection
+    def _checked_out(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        from sqlalchemy.exc import DisconnectionError
 
-    def _checked_out(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         self._idle.pop(id(dbapi_connection), None)
+        if record.info.get(_LOOP) is not _running_loop():
+            close_now(dbapi_connection.driver_connection)
+            msg = "opened in another event loop"
+            raise DisconnectionError(msg)  # the pool opens another connection instead
+
+    def _checked_in(self, dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            loop = record.info.get(_LOOP)
+            self._idle[id(dbapi_connection)] = (dbapi_connection.driver_connection, loop)
+
+
+_LOOP = "snapq_event_loop"  # key in a pool record's info: the loop its connection is of
+
+
+async def _start(watcher: AsyncGenerator[None]) -> None:
+    await anext(watcher)
+
+
+async def _close(driver: Any) -> None:
+    """Close a driver's connection in its loop, saying goodbye to the server."""
+    try:
+        await asyncio.wait_for(driver.close(), CLOSE_SECONDS)
+    except Exception:  # lost already, or the server is silent
+        close_now(driver)
+
+
+CLOSE_SECONDS = 2.0
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a sync call (the engine's disposal at the end of the run)
+        return None
 
 
 def _asyncpg_url(url: str, source: str) -> str:

@@ -24,7 +24,9 @@ class LentConnections:
     def __init__(self, engine: Engine) -> None:
         from sqlalchemy import event
 
-        self._lent: dict[int, Any] = {}  # id of the DBAPI connection: the driver's
+        # By id of the pool's record (which a connection replaced at checkout keeps):
+        # the driver's connection.
+        self._lent: dict[int, Any] = {}
         event.listen(engine, "checkout", self._lend)
         event.listen(engine, "checkin", self._give_back)
 
@@ -39,14 +41,13 @@ class LentConnections:
             close_now(self._lent.pop(key))
         return len(leaked)
 
-    def _lend(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    def _lend(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         # The DBAPI connection is the driver's, or (async) an adapter around it.
         driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
-        self._lent[id(dbapi_connection)] = driver
+        self._lent[id(record)] = driver
 
-    def _give_back(self, dbapi_connection: Any, _record: Any) -> None:
-        if dbapi_connection is not None:
-            self._lent.pop(id(dbapi_connection), None)
+    def _give_back(self, _dbapi_connection: Any, record: Any) -> None:
+        self._lent.pop(id(record), None)
 
 
 _BY_ENGINE: weakref.WeakKeyDictionary[Any, LentConnections] = weakref.WeakKeyDictionary()

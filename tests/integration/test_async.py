@@ -990,3 +990,47 @@ def test_anyio_with_a_module_scoped_async_fixture_finds_the_running_test(runner:
     assert recorded(source(runner, "test_module_fixture.py"), "test_records") == [
         "┌───────┐\n│   one │\n├───────┤\n│     1 │\n└───────┘\n(1 row)"
     ]
+
+
+# Tests in loops of their own and in the session's loop, in turn, and one that uses
+# the engine directly: each gets connections of its own loop, and none is left
+# unclosed (warnings are errors in this run).
+LOOPS = """
+import pytest
+from sqlalchemy import text
+
+
+async def test_function_loop(snapq_async_connection):
+    assert (await snapq_async_connection.execute(text("SELECT 1"))).scalar() == 1
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_session_loop(snapq_async_connection):
+    assert (await snapq_async_connection.execute(text("SELECT 2"))).scalar() == 2
+
+
+async def test_engine_directly(snapq_async_engine):
+    async with snapq_async_engine.connect() as connection:
+        assert (await connection.execute(text("SELECT 3"))).scalar() == 3
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_session_loop_again(snapq_async_connection):
+    assert (await snapq_async_connection.execute(text("SELECT 4"))).scalar() == 4
+
+
+async def test_function_loop_again(snapq_async_connection):
+    assert (await snapq_async_connection.execute(text("SELECT 5"))).scalar() == 5
+"""
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_connections_never_cross_event_loops(runner: Runner, driver: str) -> None:
+    runner.pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "filterwarnings = error\n"
+    )
+    runner.pytester.makepyfile(test_loops=LOOPS)
+    result = runner.run(f"--snapq-async-driver={driver}")
+    assert_outcomes(result, passed=5)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
