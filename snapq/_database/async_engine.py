@@ -87,8 +87,10 @@ class LoopBoundPool:
         from sqlalchemy import event
 
         self._engine = engine
-        # By id of the DBAPI connection: the driver's connection and its loop.
+        # By id of the DBAPI connection, idle and checked out: the driver's
+        # connection, and its loop.
         self._idle: dict[int, tuple[Any, asyncio.AbstractEventLoop | None]] = {}
+        self._checked_out_now: dict[int, tuple[Any, asyncio.AbstractEventLoop | None]] = {}
         self._watchers: dict[
             asyncio.AbstractEventLoop, tuple[AsyncGenerator[None], asyncio.Task[None]]
         ] = {}
@@ -121,22 +123,29 @@ class LoopBoundPool:
             yield
         finally:  # run by the loop's shutdown_asyncgens, in the loop, while it runs
             self._watchers.pop(loop, None)
-            for key, (driver, of_loop) in list(self._idle.items()):
-                if of_loop is loop:  # its pool record is replaced at its next checkout
-                    del self._idle[key]
-                    await _close(driver)
+            # Idle ones (their pool records are replaced at their next checkout), and
+            # ones still checked out: leaks, which the test's teardown reports.
+            for connections in (self._idle, self._checked_out_now):
+                for key, (driver, of_loop) in list(connections.items()):
+                    if of_loop is loop:
+                        del connections[key]
+                        await _close(driver)
 
     def _checked_out(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         from sqlalchemy.exc import DisconnectionError
 
         self._idle.pop(id(dbapi_connection), None)
-        if record.info.get(_LOOP) is not _running_loop():
+        loop = record.info.get(_LOOP)
+        self._checked_out_now[id(dbapi_connection)] = (dbapi_connection.driver_connection, loop)
+        if loop is not _running_loop():
+            self._checked_out_now.pop(id(dbapi_connection))
             close_now(dbapi_connection.driver_connection)
             msg = "opened in another event loop"
             raise DisconnectionError(msg)  # the pool opens another connection instead
 
     def _checked_in(self, dbapi_connection: Any, record: Any) -> None:
         if dbapi_connection is not None:
+            self._checked_out_now.pop(id(dbapi_connection), None)
             loop = record.info.get(_LOOP)
             self._idle[id(dbapi_connection)] = (dbapi_connection.driver_connection, loop)
 

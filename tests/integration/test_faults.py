@@ -290,6 +290,8 @@ def pytest_snapq_setup_database(connection):
     connection.execute(text("INSERT INTO counters VALUES (1, 0)"))
 """
 LEAKS_A_LOCK = """
+import gc
+
 import pytest
 from sqlalchemy import text
 
@@ -308,13 +310,17 @@ async def test_leaks_a_lock_async(snapq_async_engine):
 
 
 def test_after(snapq_connection):
+    LEAKED.clear()
+    gc.collect()  # the leaks, collected, warn of nothing (warnings are errors here)
     snapq_connection.execute(text("UPDATE counters SET n = 3 WHERE id = 1"))
 """
 
 
 @pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
 def test_a_leaked_connection_holds_no_lock_past_its_test(runner: Runner, driver: str) -> None:
-    runner.pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    runner.pytester.makeini(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\nfilterwarnings = error\n"
+    )
     runner.pytester.makeconftest(LOCK_SCHEMA)
     runner.pytester.makepyfile(test_locks=LEAKS_A_LOCK)
     # Were a leak left open, the next test would wait this long for its row, and fail.
