@@ -157,22 +157,35 @@ def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest) -> Gen
     if ours is None:
         return (yield)  # another fixture, or the user's own of that name
     if "anyio_backend" in request.fixturenames:
-        fixturedef.func = ours  # anyio's own hook runs coroutine fixtures of anyio tests
+        backend = request.getfixturevalue("anyio_backend")
+        if (backend if isinstance(backend, str) else backend[0]) == "asyncio":
+            fixturedef.func = ours  # anyio's own hook runs coroutine fixtures of anyio tests
+            return (yield)
+        message = (
+            f"snapq: {fixturedef.argname} runs on anyio's asyncio backend only, and this "
+            f"test runs on {backend!r}: SQLAlchemy's asyncio drivers do not run on trio. "
+            'Give this test anyio_backend "asyncio".'
+        )
+        fixturedef.func = _failing(message, ours)
         return (yield)
     plugins = request.config.pluginmanager
     if plugins.has_plugin("asyncio") and request.node.get_closest_marker("asyncio"):
         fixturedef.func = _for_pytest_asyncio(ours, _loop_scope(request))
         return (yield)
-    # Failing in the fixture, not in this hook, lets pytest keep the error as the
-    # fixture's result, as it does for any fixture that fails.
-    message = _no_runner(fixturedef.argname, request)
+    fixturedef.func = _failing(_no_runner(fixturedef.argname, request), ours)
+    return (yield)
+
+
+def _failing(message: str, fixture: Any) -> Any:
+    """Return what stands for ``fixture`` and fails with ``message``: failing in the
+    fixture, not in the hook, lets pytest keep the error as the fixture's result, as it
+    does for any fixture that fails."""
 
     def fail(**_: Any) -> None:
         pytest.fail(message, pytrace=False)
 
-    setattr(fail, _STANDS_FOR, ours)
-    fixturedef.func = fail
-    return (yield)
+    setattr(fail, _STANDS_FOR, fixture)
+    return fail
 
 
 @functools.cache

@@ -1034,3 +1034,29 @@ def test_connections_never_cross_event_loops(runner: Runner, driver: str) -> Non
     result = runner.run(f"--snapq-async-driver={driver}")
     assert_outcomes(result, passed=5)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+
+
+TRIO = """
+import pytest
+
+@pytest.fixture
+def anyio_backend():
+    return "trio"
+
+@pytest.mark.anyio
+async def test_on_trio(snapq_async_session):
+    pass
+"""
+
+
+def test_anyio_on_trio_is_told_to_use_asyncio(runner: Runner) -> None:
+    runner.pytester.makepyfile(test_trio=TRIO)
+    result = runner.run("-p", "no:asyncio")
+    assert_outcomes(result, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "snapq: snapq_async_connection runs on anyio's asyncio backend only, and this "
+            "test runs on 'trio': SQLAlchemy's asyncio drivers do not run on trio. Give "
+            'this test anyio_backend "asyncio".'
+        ]
+    )
