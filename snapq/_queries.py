@@ -131,7 +131,7 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         if count == 0 and self._log.elsewhere:
             msg = (
                 f"snapq: assert_queries saw no statement on the connection it watched, but "
-                f"{self._log.elsewhere} ran on other connections during the block: pass "
+                f"{self._log.elsewhere} ran on snapq's other connections during the block: pass "
                 "connection= the connection or session that the code uses"
             )
             raise AssertionError(msg)

@@ -183,6 +183,13 @@ def prepare_engine(
         watch_statements(engine)
 
 
+def is_prepared(engine: Engine) -> bool:
+    """Tell whether ``prepare_engine`` prepared ``engine`` (one of snapq's own)."""
+    from sqlalchemy import event
+
+    return bool(event.contains(engine, "commit", refuse_commit))
+
+
 def pin_settings(engine: Engine, pinned: Mapping[str, str]) -> None:
     """Set ``pinned`` (and ``lc_messages``) on each new connection of ``engine``."""
     from sqlalchemy import event

@@ -4,7 +4,8 @@ A listener on every engine sees each statement that reaches the cursor of a
 logged DBAPI connection (Core executions, ORM flushes, lazy loads, whatever thread
 or task sends them), leaves out the savepoints that isolation uses, and keeps each
 as display SQL with its first parameter set as literals. Statements on other
-connections are counted, so that a log that stayed empty can say where they went.
+connections of snapq's engines are counted, so that a log that stayed empty can say
+where they went.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from snapq._database.isolation import is_prepared
 from snapq._sql.compile import CompiledSQL, compile_execution
 from snapq._sql.format import display_sql
 
@@ -33,7 +35,7 @@ class StatementLog:
     statements: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     parameter_names: set[str] = field(default_factory=set)
-    elsewhere: int = 0  # statements sent on other connections meanwhile
+    elsewhere: int = 0  # statements sent on snapq's other connections meanwhile
 
     def logs(self, dbapi_connection: Any) -> bool:
         return any(dbapi_connection is logged for logged in self.dbapi_connections)
@@ -80,7 +82,8 @@ def _log_statement(  # noqa: PLR0917 - SQLAlchemy's event signature
     dbapi_connection = conn.connection.dbapi_connection
     for log in tuple(_ACTIVE):  # blocks on other threads may enter and leave meanwhile
         if not log.logs(dbapi_connection):
-            log.elsewhere += 1
+            if is_prepared(conn.engine):  # another of snapq's, not the application's own
+                log.elsewhere += 1
         elif not _SAVEPOINT.match(statement):
             _append(log, statement, context)
 

@@ -164,3 +164,22 @@ def test_volatile_parameters_and_file_snapshots(runner: Runner) -> None:
         "-- snapq: queries\n-- 1\nSELECT\n  :token AS token,\n  7 AS n\n\n-- 1 query\n"
     )
     assert_outcomes(runner.run("--snapq-record=never"), passed=1)
+
+
+OWN_ENGINE = """
+from sqlalchemy import create_engine, text
+from snapq import assert_queries
+
+
+def test_the_applications_own_engine_is_not_snapqs_business(snapq_connection, snapq_url):
+    audit = create_engine(snapq_url)
+    with assert_queries(connection=snapq_connection, max_queries=0):
+        with audit.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    audit.dispose()
+"""
+
+
+def test_statements_on_an_engine_of_the_applications_own_are_not_counted(runner: Runner) -> None:
+    runner.pytester.makepyfile(test_own_engine=OWN_ENGINE)
+    assert_outcomes(runner.run(), passed=1)

@@ -612,7 +612,7 @@ def test_assert_queries_sees_what_async_code_sends(
     result.stdout.fnmatch_lines(
         [
             "*snapq: assert_queries saw no statement on the connection it watched, but * ran "
-            "on other connections during the block: pass connection= the connection or "
+            "on snapq's other connections during the block: pass connection= the connection or "
             "session that the code uses"
         ]
     )
