@@ -10,7 +10,7 @@ the result is awaited.
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Coroutine, Generator
+from collections.abc import Callable, Collection, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
 from snapq._assert import CallerLine, Expected, check_arguments, check_execution
@@ -56,31 +56,50 @@ def assert_query_async(
         execution = await async_connection.run_sync(execute, statement, ignore=ignore)
         check_execution(context, execution, expected, caller)
 
-    pending = PendingAssertion(run, caller.where)
+    pending = PendingAssertion(run, where=caller.where)
     if context is not None:
         context.track(pending)
     return pending
 
 
-class PendingAssertion:
-    """An ``assert_query_async`` call: it runs when awaited, and only then.
+class PendingAssertion(Coroutine[Any, Any, None]):
+    """An ``assert_query_async`` call: it runs when awaited (or run as a task), and
+    only then.
 
-    The coroutine is made at the ``await``, so a call never awaited leaves none
-    behind (Python would only warn of it); the test's context fails the test instead.
+    The coroutine is made when it is first awaited, so a call never awaited leaves
+    none behind (Python would only warn of it); the test's context fails the test
+    instead.
     """
 
-    def __init__(self, run: Any, where: str) -> None:
-        self._run: Any = run
+    def __init__(self, run: Callable[[], Coroutine[Any, Any, None]], *, where: str) -> None:
+        self._run = run
+        self._coroutine: Coroutine[Any, Any, None] | None = None
         self.where = where
-        self.awaited = False
+
+    @property
+    def awaited(self) -> bool:
+        return self._coroutine is not None
 
     def __await__(self) -> Generator[Any, None, None]:
-        if self.awaited:
+        if self._coroutine is not None:
             msg = f"assert_query_async at {self.where} was awaited already: call it again"
             raise RuntimeError(msg)
-        self.awaited = True
-        coroutine: Coroutine[Any, Any, None] = self._run()
-        return coroutine.__await__()
+        return self._started().__await__()
+
+    def send(self, value: Any) -> Any:
+        return self._started().send(value)
+
+    def throw(self, *error: Any) -> Any:
+        return self._started().throw(*error)
+
+    def close(self) -> None:
+        if self._coroutine is not None:
+            self._coroutine.close()
+
+    def _started(self) -> Coroutine[Any, Any, None]:
+        if self._coroutine is None:
+            self._coroutine = self._run()
+        return self._coroutine
 
     def __repr__(self) -> str:
         state = "awaited" if self.awaited else "not awaited"

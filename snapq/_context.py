@@ -12,14 +12,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
     from sqlalchemy import Connection
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
     from sqlalchemy.orm import Session
 
     from snapq._config import RecordMode, Setting
     from snapq._snapshots.recorder import Recorder
+
+
+class Pending(Protocol):
+    """An ``assert_query_async`` call, as the test's context follows it."""
+
+    where: str  # path:line of the call
+
+    @property
+    def awaited(self) -> bool: ...
 
 
 class TestContext(Protocol):
@@ -42,9 +49,9 @@ class TestContext(Protocol):
         """Return the connections (or sessions, sync or async) that ``assert_queries``
         watches by default: each one the test uses."""
 
-    def track(self, pending: Awaitable[None]) -> None:
+    def track(self, pending: Pending) -> None:
         """Keep an ``assert_query_async`` call, so that the test fails if it is never
-        awaited (its ``awaited`` attribute says)."""
+        awaited."""
 
     def file_assertion(self, snapshot: Any) -> Any:
         """Return the assertion for this test's snapshot files, made from syrupy's

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from snapq._config import PINNED_SESSION_SETTINGS, RecordMode, Setting
-from snapq._context import enter_test, leave_test
+from snapq._context import Pending, enter_test, leave_test
 from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
 from snapq._database.lending import LentConnections, lent_connections
 from snapq._errors import SetupHookError, SnapqError
@@ -41,7 +41,7 @@ class _PytestTestContext:
         self.inline_max_lines = state.settings.inline_max_lines.value
         self.recorder = state.recorder
         self._file_assertions: dict[int, Any] = {}
-        self.pending: list[Any] = []  # assert_query_async calls, awaited or not
+        self.pending: list[Pending] = []  # assert_query_async calls, awaited or not
 
     def default_connection(self) -> Connection | Session:
         __tracebackhide__ = True
@@ -91,7 +91,7 @@ class _PytestTestContext:
             watched.append(self.default_connection())
         return tuple(watched)
 
-    def track(self, pending: Any) -> None:
+    def track(self, pending: Pending) -> None:
         self.pending.append(pending)
 
     def file_assertion(self, snapshot: Any) -> Any:

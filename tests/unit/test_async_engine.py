@@ -45,7 +45,7 @@ def test_a_pending_assertion_runs_when_awaited_and_only_once() -> None:
     async def run() -> None:
         runs.append("ran")
 
-    pending = PendingAssertion(run, "test_x.py:3")
+    pending = PendingAssertion(run, where="test_x.py:3")
     assert not pending.awaited
     assert repr(pending) == "<assert_query_async at test_x.py:3, not awaited>"
     asyncio.run(_await(pending))
@@ -58,3 +58,16 @@ def test_a_pending_assertion_runs_when_awaited_and_only_once() -> None:
 
 async def _await(pending: PendingAssertion) -> None:
     await pending
+
+
+def test_a_pending_assertion_runs_as_a_task() -> None:
+    runs: list[str] = []
+
+    async def run() -> None:
+        runs.append("ran")
+
+    async def in_a_task() -> None:
+        await asyncio.create_task(PendingAssertion(run, where="test_x.py:3"))
+
+    asyncio.run(in_a_task())
+    assert runs == ["ran"]
