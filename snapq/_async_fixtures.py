@@ -213,7 +213,7 @@ def _loop_scope(request: pytest.FixtureRequest) -> str:
         return str(scope)
     try:
         return str(request.config.getini("asyncio_default_test_loop_scope") or "function")
-    except ValueError:  # before pytest-asyncio 1.0: every test has a loop of its own
+    except ValueError:  # a pytest-asyncio without the key: a loop per test
         return "function"
 
 

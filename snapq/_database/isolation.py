@@ -36,6 +36,8 @@ TEST_CONNECTION = "snapq_test_connection"
 # Key in the DBAPI connection's info (kept while that connection lives): the names
 # of the statements prepared on it.
 PREPARED = "snapq_prepared"
+# Key in the pool record's info: the statements that set the connection up.
+PINNED = "snapq_pinned_settings"
 INSUFFICIENT_PRIVILEGE = "42501"
 IN_FAILED_TRANSACTION = "25P02"
 INTEGRITY_CLASS = "23"  # integrity constraint violations
@@ -123,8 +125,10 @@ class Baseline:
         try:
             xid = simple_query(driver, begin)
         except psycopg.errors.InvalidSqlStatementName:
-            # The statement is gone: the test before ran DISCARD ALL or DEALLOCATE.
-            xid = simple_query(driver, f"ROLLBACK; {prepare}{begin}")
+            # The statement is gone: the test before ran DISCARD ALL (which put the
+            # settings back too) or DEALLOCATE.
+            settings = connection.connection.info.get(PINNED) or "SELECT 1"
+            xid = simple_query(driver, f"ROLLBACK; {settings}; {prepare}{begin}")
         return str(xid)
 
     def _begin_through_sqlalchemy(self, connection: Connection) -> str:
@@ -194,31 +198,34 @@ def pin_settings(engine: Engine, pinned: Mapping[str, str]) -> None:
     """Set ``pinned`` (and ``lc_messages``) on each new connection of ``engine``."""
     from sqlalchemy import event
 
-    def connected(dbapi_connection: Any, _record: Any) -> None:
+    def connected(dbapi_connection: Any, record: Any) -> None:
         driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
         # asyncpg reads no such variables; it takes one statement at a time.
-        _set_up(dbapi_connection, pinned if is_psycopg(driver) else {})
+        record.info[PINNED] = _set_up(dbapi_connection, pinned if is_psycopg(driver) else {})
 
     event.listen(engine, "connect", connected)
 
 
-def _set_up(dbapi_connection: Any, pinned: Mapping[str, str]) -> None:
+def _set_up(dbapi_connection: Any, pinned: Mapping[str, str]) -> str:
     """Set ``pinned`` and ``lc_messages`` through the DBAPI alone (this runs for every
     driver), outside a transaction: one round trip on psycopg; ``pinned`` alone where
-    ``lc_messages`` is refused."""
+    ``lc_messages`` is refused. Return the statements that held."""
     settings = [f"SET {name} TO {_literal(value)}" for name, value in pinned.items()]
+    applied = "; ".join([*settings, "SET lc_messages TO 'C'"])
     dbapi_connection.autocommit = True
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("; ".join([*settings, "SET lc_messages TO 'C'"]))
+        cursor.execute(applied)
     except Exception as error:
         if getattr(error, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
             raise
-        if settings:
-            cursor.execute("; ".join(settings))
+        applied = "; ".join(settings)
+        if applied:
+            cursor.execute(applied)
     finally:
         cursor.close()
         dbapi_connection.autocommit = False
+    return applied
 
 
 @contextmanager
