@@ -126,13 +126,15 @@ def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
     Autouse, so set up first and torn down last: after ``snapq_connection`` and any
     fixture of the test have given their connections back.
     """
-    context = _PytestTestContext(request)
-    enter_test(context)
     uses_engine = "snapq_engine" in request.fixturenames
     lent = lent_connections(request.getfixturevalue("snapq_engine")) if uses_engine else None
     before = lent.now() if lent is not None else frozenset()
-    yield
-    leave_test(context)
+    context = _PytestTestContext(request)
+    enter_test(context)
+    try:
+        yield
+    finally:
+        leave_test(context)
     if uses_engine:
         _fail_if_connections_leaked(request.getfixturevalue("snapq_engine"), lent, before)
     never_awaited = [pending.where for pending in context.pending if not pending.awaited]
