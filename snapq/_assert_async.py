@@ -75,21 +75,21 @@ class PendingAssertion(Coroutine[Any, Any, None]):
         self._run = run
         self._coroutine: Coroutine[Any, Any, None] | None = None
         self.where = where
-
-    @property
-    def awaited(self) -> bool:
-        return self._coroutine is not None
+        self.awaited = False  # run: awaited, or sent a value as a task does
 
     def __await__(self) -> Generator[Any, None, None]:
-        if self._coroutine is not None:
+        if self.awaited:
             msg = f"assert_query_async at {self.where} was awaited already: call it again"
             raise RuntimeError(msg)
+        self.awaited = True
         return self._started().__await__()
 
     def send(self, value: Any) -> Any:
+        self.awaited = True
         return self._started().send(value)
 
     def throw(self, *error: Any) -> Any:
+        # Thrown into before it began (a task cancelled at once), it ran nothing.
         return self._started().throw(*error)
 
     def close(self) -> None:

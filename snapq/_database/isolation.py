@@ -21,6 +21,7 @@ from snapq._database.libpq import (
     driver_of,
     is_psycopg,
     psycopg_of,
+    says_the_run_is_unwell,
     set_answer_timeout,
     simple_query,
 )
@@ -40,7 +41,6 @@ PREPARED = "snapq_prepared"
 PINNED = "snapq_pinned_settings"
 INSUFFICIENT_PRIVILEGE = "42501"
 IN_FAILED_TRANSACTION = "25P02"
-INTEGRITY_CLASS = "23"  # integrity constraint violations
 # Assigns the test's transaction an id, so its end can tell if the test committed it.
 _TRANSACTION_ID = "SELECT pg_catalog.txid_current()"
 
@@ -301,8 +301,8 @@ def _roll_back_on_psycopg(driver: AnyPsycopg, status: str) -> str | None:
             try:
                 outcome = simple_query(driver, f"SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK; {status}")
             except psycopg.Error as error:
-                if not str(error.sqlstate or "").startswith(INTEGRITY_CLASS):
-                    raise  # the run is unwell (a timeout, a lost connection), not the data
+                if error.sqlstate is None or says_the_run_is_unwell(error.sqlstate):
+                    raise  # a timeout, a lost connection: not the data
                 simple_query(driver, "ROLLBACK")
                 raise _deferred_violation(error) from None
         case psycopg.pq.TransactionStatus.INERROR:
@@ -332,11 +332,11 @@ def _roll_back_through_sqlalchemy(connection: Connection, xid: str) -> str | Non
             connection.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
         except DBAPIError as error:
             connection.rollback()
-            sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
-            if sqlstate.startswith(INTEGRITY_CLASS):
+            sqlstate = getattr(error.orig, "sqlstate", None)
+            if sqlstate is None or says_the_run_is_unwell(str(sqlstate)):
+                raise  # a timeout, a lost connection: not the data
+            if sqlstate != IN_FAILED_TRANSACTION:  # a constraint, or a deferred trigger
                 raise _deferred_violation(error.orig) from None
-            if sqlstate != IN_FAILED_TRANSACTION:
-                raise
     # The id as a parameter: one statement, which the driver prepares once.
     status = text("SELECT pg_catalog.txid_status(:xid)").bindparams(xid=int(xid))
     outcome = connection.execute(status).scalar()

@@ -103,6 +103,20 @@ def _wait(
         readable.select(WAKE_SECONDS)
 
 
+# By SQLSTATE class: connection exceptions, insufficient resources (disk, memory,
+# connections), operator intervention (cancelled by a timeout, shutdown); and by
+# code: a deadlock, an I/O error, an idle-in-transaction timeout, data or index
+# corruption. Other internal errors (XX000) are what extensions raise for bad input.
+UNWELL_CLASSES = frozenset({"08", "53", "57"})
+UNWELL_STATES = frozenset({"40P01", "58030", "25P03", "XX001", "XX002"})
+
+
+def says_the_run_is_unwell(sqlstate: str) -> bool:
+    """Tell whether an error of ``sqlstate`` says that the test run is unwell (a
+    timeout, a lost connection, a deadlock...), not what the statement did."""
+    return sqlstate[:2] in UNWELL_CLASSES or sqlstate in UNWELL_STATES
+
+
 def error_class(sqlstate: bytes | None) -> type[psycopg.Error]:
     """Return the class psycopg would raise for ``sqlstate`` (IntegrityError...)."""
     import psycopg

@@ -265,6 +265,10 @@ class _DisplayLiterals:
         return f"CAST({compiler.render_literal_value(text, String())} AS {type_name})"
 
 
+def _escaping(implementation: type) -> type:
+    return type(f"Display{implementation.__name__}", (_EscapeStrings, implementation), {})
+
+
 @functools.cache
 def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> Dialect:
     """Return a dialect of ``dialect_class`` whose compiler writes display literals."""
@@ -274,8 +278,14 @@ def _display_dialect(dialect_class: type[Dialect], backslash_escapes: bool) -> D
     compiler = type("DisplayCompiler", (_DisplayLiterals, base_compiler), {})
     dialect = dialect_class(paramstyle="named")  # type: ignore[call-arg]
     dialect.statement_compiler = compiler
-    string: Any = dialect.colspecs.get(String, String)
-    escaping = type("DisplayString", (_EscapeStrings, string), {})
-    dialect.colspecs = {**dialect.colspecs, String: escaping}
+    # Every string type the dialect has an implementation of (Enum, CITEXT, CHAR...),
+    # since a type finds the first of its classes listed, and String itself.
+    colspecs: dict[Any, Any] = {String: String, **dialect.colspecs}
+    dialect.colspecs = {
+        generic: _escaping(implementation)
+        if isinstance(generic, type) and issubclass(generic, String)
+        else implementation
+        for generic, implementation in colspecs.items()
+    }
     dialect._backslash_escapes = backslash_escapes  # type: ignore[attr-defined]
     return dialect

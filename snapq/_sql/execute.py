@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from snapq._database.libpq import simple_query
+from snapq._database.libpq import says_the_run_is_unwell, simple_query
 from snapq._errors import IsolationError
 from snapq._sql.asyncpg_parity import as_psycopg_loads, error_details, status_of
 from snapq._sql.compile import CompiledSQL, compile_execution, compile_for_display
@@ -40,16 +40,10 @@ class _Capture:
 
 
 SAVEPOINT = "snapq_assert"
-# Errors that say the test run is unwell, not the statement: they fail the test and
-# are never a result. By SQLSTATE class: connection exceptions, insufficient
-# resources (disk, memory, connections), operator intervention (cancelled by a
-# timeout, shutdown); and by code: a deadlock, an I/O error, an idle-in-transaction
-# timeout, data or index corruption. A lock not available (55P03) is the statement's
-# own result when it asked not to wait (NOWAIT), and the run's trouble when the
-# lock timeout ran out. Other internal errors (XX000) are what extensions raise for
-# bad input, a result like any other.
-UNWELL_CLASSES = frozenset({"08", "53", "57"})
-UNWELL_STATES = frozenset({"40P01", "58030", "25P03", "XX001", "XX002"})
+# Errors that say the test run is unwell (see libpq.says_the_run_is_unwell) fail the
+# test and are never a result. A lock not available (55P03) is the statement's own
+# result when it asked not to wait (NOWAIT), and the run's trouble when the lock
+# timeout ran out.
 LOCK_NOT_AVAILABLE = "55P03"
 _UNWELL_NOTE = (
     "snapq: this error says that the test run is unwell, not what the statement "
@@ -198,7 +192,7 @@ def run_is_unwell(error: DBAPIError) -> bool:
         return isinstance(error.orig, psycopg.OperationalError | psycopg.InterfaceError)
     if sqlstate == LOCK_NOT_AVAILABLE:
         return "lock timeout" in str(error.orig)
-    return sqlstate[:2] in UNWELL_CLASSES or sqlstate in UNWELL_STATES
+    return says_the_run_is_unwell(sqlstate)
 
 
 def query_error(error: DBAPIError) -> QueryError:

@@ -208,6 +208,57 @@ def test_broken_deferred_constraint_fails_the_test(runner: Runner) -> None:
     )
 
 
+DEFERRED_TRIGGER = """
+from sqlalchemy import text
+
+def pytest_snapq_setup_database(connection):
+    connection.execute(text("CREATE TABLE accounts (balance int)"))
+    connection.execute(text(
+        "CREATE FUNCTION no_overdraft() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.balance < 0 THEN RAISE EXCEPTION 'overdrawn: %', NEW.balance; END IF; "
+        "RETURN NEW; END $$"
+    ))
+    connection.execute(text(
+        "CREATE CONSTRAINT TRIGGER no_overdraft AFTER INSERT ON accounts "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION no_overdraft()"
+    ))
+"""
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_a_deferred_trigger_that_raises_fails_the_test_as_a_constraint(
+    runner: Runner, driver: str
+) -> None:
+    """A constraint trigger raises an error of its own choosing, not a class 23 one."""
+    runner.pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    runner.pytester.makeconftest(DEFERRED_TRIGGER)
+    runner.pytester.makepyfile(
+        """
+        import pytest
+        from sqlalchemy import text
+
+        def test_sync(snapq_connection):
+            snapq_connection.execute(text("INSERT INTO accounts VALUES (-1)"))
+
+        @pytest.mark.asyncio
+        async def test_async(snapq_async_connection):
+            await snapq_async_connection.execute(text("INSERT INTO accounts VALUES (-2)"))
+        """
+    )
+    result = runner.run(f"--snapq-async-driver={driver}")
+    assert_outcomes(result, passed=2, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_sync*",
+            "*IsolationError: a deferred constraint is violated at the end of the test*",
+            "*overdrawn: -1*",
+            "*ERROR at teardown of test_async*",
+            "*IsolationError: a deferred constraint is violated at the end of the test*",
+            "*overdrawn: -2*",
+        ]
+    )
+
+
 def test_each_worker_has_its_own_database(runner: Runner) -> None:
     runner.pytester.makeconftest(SCHEMA)
     runner.pytester.makepyfile(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -71,3 +72,22 @@ def test_a_pending_assertion_runs_as_a_task() -> None:
 
     asyncio.run(in_a_task())
     assert runs == ["ran"]
+
+
+def test_a_pending_assertion_cancelled_before_it_ran_is_not_awaited() -> None:
+    runs: list[str] = []
+
+    async def run() -> None:
+        runs.append("ran")
+
+    pending = PendingAssertion(run, where="test_x.py:3")
+
+    async def cancelled_at_once() -> None:
+        task = asyncio.ensure_future(pending)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled_at_once())
+    assert runs == []
+    assert not pending.awaited

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import (
+    CHAR,
     JSON,
     Boolean,
     Column,
     Date,
+    Enum,
     Integer,
     LargeBinary,
     MetaData,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY, CITEXT
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator, UserDefinedType
@@ -355,3 +358,17 @@ def test_display_leaves_a_required_parameter_without_a_value_as_a_placeholder() 
         shown = compile_for_display(statement, dialect=DIALECT)
     assert shown.sql == "SELECT things.id \nFROM things \nWHERE things.id = :wanted"
     assert caught == []
+
+
+@pytest.mark.parametrize("type_", [String(), CHAR(3), Enum("a\nb", name="e"), CITEXT()], ids=repr)
+@pytest.mark.parametrize(
+    "dialect",
+    [postgresql.psycopg.dialect(), postgresql.asyncpg.dialect()],
+    ids=["psycopg", "asyncpg"],
+)
+def test_every_string_type_shows_control_characters_escaped(type_: Any, dialect: Any) -> None:
+    statement = select(
+        literal("a\nb", type_).label("v"), literal(["a\nb"], ARRAY(type_)).label("a")
+    )
+    shown = compile_for_display(statement, dialect=dialect).sql
+    assert shown == "SELECT E'a\\nb' AS v, ARRAY[E'a\\nb'] AS a"
