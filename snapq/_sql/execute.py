@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import sys
 import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def execute(
     try:
         cursor_result = connection.execute(statement)
         result = _read(statement, cursor_result, capture, frozenset(ignore))
-        if type(connection.connection.driver_connection).__module__.startswith("asyncpg"):
+        if _is_asyncpg(connection.connection.driver_connection):
             result = _as_psycopg_loads(result)
     except DBAPIError as error:
         _CAPTURE.reset(token)
@@ -152,6 +153,11 @@ def _read(
     return rows_result(
         list(cursor_result.keys()), cursor_result.fetchall(), capture.type_oids, ignored=ignored
     )
+
+
+def _is_asyncpg(driver: object) -> bool:
+    asyncpg = sys.modules.get("asyncpg")  # imported by the driver, if in use
+    return asyncpg is not None and isinstance(driver, asyncpg.Connection)
 
 
 def _as_psycopg_loads(result: QueryResult) -> QueryResult:
