@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import sys
 import functools
+import sys
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
