@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from snapq._database.async_engine import (
-    LoopBoundPool,
     create_async_engine,
     isolated_async_connection,
 )
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
     from snapq._database.isolation import Baseline
-
-_POOLS = pytest.StashKey[LoopBoundPool]()
 
 
 @pytest.fixture(scope="session")
@@ -51,35 +48,10 @@ def snapq_async_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterat
     except ConfigError as error:
         failure = f"snapq: {error}"
     else:
-        request.config.stash[_POOLS] = pools
         yield engine
         pools.close()
         return
     pytest.fail(failure, pytrace=False)  # outside the except block, shown once
-
-
-@pytest.fixture(autouse=True)
-def _snapq_async_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fail a test that leaves connections of ``snapq_async_engine`` checked out.
-
-    Autouse, so torn down after the test's own fixtures have given theirs back.
-    """
-    if "snapq_async_engine" not in request.fixturenames:
-        yield
-        return
-    request.getfixturevalue("snapq_async_engine")
-    pools = request.config.stash.get(_POOLS, None)
-    before = pools.lent.now() if pools is not None else frozenset()
-    yield
-    leaked = pools.lent.close_all_but(before) if pools is not None else 0
-    if leaked > 0:
-        pytest.fail(
-            f"snapq: the test left {leaked} connection(s) of snapq_async_engine checked out "
-            "(from `await snapq_async_engine.connect()`, or an AsyncSession bound to it, "
-            "never closed): close them, for example in an `async with` block. snapq has "
-            "closed them, so later tests do not wait for their locks.",
-            pytrace=False,
-        )
 
 
 @pytest.fixture

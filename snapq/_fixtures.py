@@ -10,14 +10,14 @@ from __future__ import annotations
 import inspect
 import traceback
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from snapq._config import PINNED_SESSION_SETTINGS, RecordMode, Setting
 from snapq._context import Pending, enter_test, leave_test
 from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
-from snapq._database.lending import LentConnections, lent_connections
+from snapq._database.lending import lent_connections
 from snapq._errors import SetupHookError, SnapqError
 from snapq._state import RunState
 
@@ -121,22 +121,31 @@ def is_coroutine_test(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(autouse=True)
 def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """Let assert_query find the running test without it being passed; fail a test
-    that leaves connections of ``snapq_engine`` checked out.
+    that leaves connections of ``snapq_engine`` or ``snapq_async_engine`` checked out.
 
     Autouse, so set up first and torn down last: after ``snapq_connection`` and any
-    fixture of the test have given their connections back.
+    fixture of the test have given their connections back, and after the test's event
+    loop has ended.
     """
-    uses_engine = "snapq_engine" in request.fixturenames
-    lent = lent_connections(request.getfixturevalue("snapq_engine")) if uses_engine else None
-    before = lent.now() if lent is not None else frozenset()
+    engines = {
+        name: lent_connections(_sync_engine(request.getfixturevalue(name)))
+        for name in ENGINES
+        if name in request.fixturenames
+    }
+    before = {name: lent.now() for name, lent in engines.items()}
     context = _PytestTestContext(request)
     enter_test(context)
     try:
         yield
     finally:
         leave_test(context)
-    if uses_engine:
-        _fail_if_connections_leaked(request.getfixturevalue("snapq_engine"), lent, before)
+    leaks = [
+        _leak_message(name, request, leaked)
+        for name, lent in engines.items()
+        if (leaked := lent.close_all_but(before[name]))
+    ]
+    if leaks:
+        pytest.fail("\n".join(leaks), pytrace=False)
     never_awaited = [pending.where for pending in context.pending if not pending.awaited]
     if never_awaited:
         pytest.fail(
@@ -219,19 +228,27 @@ def snapq_connection(
         stop_if_the_server_is_gone(request)
 
 
-def _fail_if_connections_leaked(
-    engine: Engine, lent: LentConnections | None, before: frozenset[int]
-) -> None:
-    leaked = lent.close_all_but(before) if lent is not None else 0
-    if leaked > 0:
-        engine.dispose(close=False)  # later tests get a pool of their own
-        pytest.fail(
-            f"snapq: the test left {leaked} connection(s) of snapq_engine checked out "
-            "(from snapq_engine.connect(), or a Session bound to snapq_engine, never "
-            "closed): close them, for example in a with block. snapq has closed them, so "
-            "later tests do not wait for their locks, and get a fresh pool.",
-            pytrace=False,
-        )
+ENGINES = {
+    "snapq_engine": "snapq_engine.connect(), or a Session bound to it, never closed: close "
+    "them, for example in a with block",
+    "snapq_async_engine": "`await snapq_async_engine.connect()`, or an AsyncSession bound to "
+    "it, never closed: close them, for example in an `async with` block",
+}
+
+
+def _sync_engine(engine: Any) -> Engine:
+    """Return ``engine``, or the sync engine below an ``AsyncEngine``."""
+    return cast("Engine", getattr(engine, "sync_engine", engine))
+
+
+def _leak_message(name: str, request: pytest.FixtureRequest, leaked: int) -> str:
+    if name == "snapq_engine":  # later tests get a pool of their own
+        request.getfixturevalue(name).dispose(close=False)
+    return (
+        f"snapq: the test left {leaked} connection(s) of {name} checked out (from "
+        f"{ENGINES[name]}). snapq has closed them, so later tests do not wait for their "
+        "locks."
+    )
 
 
 def stop_if_the_server_is_gone(request: pytest.FixtureRequest) -> None:

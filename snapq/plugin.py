@@ -15,7 +15,6 @@ import pytest
 
 from snapq import _hookspecs
 from snapq._async_fixtures import (  # noqa: F401 - pytest finds the fixtures in this module
-    _snapq_async_leaks,
     pytest_fixture_setup,
     snapq_async_connection,
     snapq_async_engine,

@@ -94,7 +94,7 @@ class LoopBoundPool:
         self._watchers: dict[
             asyncio.AbstractEventLoop, tuple[AsyncGenerator[None], asyncio.Task[None]]
         ] = {}
-        self.lent = lent_connections(engine.sync_engine)
+        lent_connections(engine.sync_engine)  # leaks are followed from the first checkout
         event.listen(engine.sync_engine, "connect", self._connected)
         event.listen(engine.sync_engine, "checkout", self._checked_out)
         event.listen(engine.sync_engine, "checkin", self._checked_in)
