@@ -37,8 +37,6 @@ TEST_CONNECTION = "snapq_test_connection"
 # Key in the DBAPI connection's info (kept while that connection lives): the names
 # of the statements prepared on it.
 PREPARED = "snapq_prepared"
-# Key in the pool record's info: the statements that set the connection up.
-PINNED = "snapq_pinned_settings"
 INSUFFICIENT_PRIVILEGE = "42501"
 IN_FAILED_TRANSACTION = "25P02"
 # Assigns the test's transaction an id, so its end can tell if the test committed it.
@@ -125,10 +123,8 @@ class Baseline:
         try:
             xid = simple_query(driver, begin)
         except psycopg.errors.InvalidSqlStatementName:
-            # The statement is gone: the test before ran DISCARD ALL (which put the
-            # settings back too) or DEALLOCATE.
-            settings = connection.connection.info.get(PINNED) or "SELECT 1"
-            xid = simple_query(driver, f"ROLLBACK; {settings}; {prepare}{begin}")
+            # The statement is gone: the test before ran DISCARD ALL or DEALLOCATE.
+            xid = simple_query(driver, f"ROLLBACK; {prepare}{begin}")
         return str(xid)
 
     def _begin_through_sqlalchemy(self, connection: Connection) -> str:
@@ -198,18 +194,18 @@ def pin_settings(engine: Engine, pinned: Mapping[str, str]) -> None:
     """Set ``pinned`` (and ``lc_messages``) on each new connection of ``engine``."""
     from sqlalchemy import event
 
-    def connected(dbapi_connection: Any, record: Any) -> None:
+    def connected(dbapi_connection: Any, _record: Any) -> None:
         driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
         # asyncpg reads no such variables; it takes one statement at a time.
-        record.info[PINNED] = _set_up(dbapi_connection, pinned if is_psycopg(driver) else {})
+        _set_up(dbapi_connection, pinned if is_psycopg(driver) else {})
 
     event.listen(engine, "connect", connected)
 
 
-def _set_up(dbapi_connection: Any, pinned: Mapping[str, str]) -> str:
+def _set_up(dbapi_connection: Any, pinned: Mapping[str, str]) -> None:
     """Set ``pinned`` and ``lc_messages`` through the DBAPI alone (this runs for every
     driver), outside a transaction: one round trip on psycopg; ``pinned`` alone where
-    ``lc_messages`` is refused. Return the statements that held."""
+    ``lc_messages`` is refused."""
     settings = [f"SET {name} TO {_literal(value)}" for name, value in pinned.items()]
     applied = "; ".join([*settings, "SET lc_messages TO 'C'"])
     dbapi_connection.autocommit = True
@@ -225,7 +221,6 @@ def _set_up(dbapi_connection: Any, pinned: Mapping[str, str]) -> str:
     finally:
         cursor.close()
         dbapi_connection.autocommit = False
-    return applied
 
 
 @contextmanager
