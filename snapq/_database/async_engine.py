@@ -87,8 +87,8 @@ class LoopBoundPool:
         from sqlalchemy import event
 
         self._engine = engine
-        # By id of the DBAPI connection, idle and checked out: the driver's
-        # connection, and its loop.
+        # By id of the pool's record, idle and checked out: the driver's connection,
+        # and its loop.
         self._idle: dict[int, tuple[Any, asyncio.AbstractEventLoop | None]] = {}
         self._checked_out_now: dict[int, tuple[Any, asyncio.AbstractEventLoop | None]] = {}
         self._watchers: dict[
@@ -134,20 +134,19 @@ class LoopBoundPool:
     def _checked_out(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         from sqlalchemy.exc import DisconnectionError
 
-        self._idle.pop(id(dbapi_connection), None)
+        self._idle.pop(id(record), None)
         loop = record.info.get(_LOOP)
-        self._checked_out_now[id(dbapi_connection)] = (dbapi_connection.driver_connection, loop)
         if loop is not _running_loop():
-            self._checked_out_now.pop(id(dbapi_connection))
             close_now(dbapi_connection.driver_connection)
             msg = "opened in another event loop"
             raise DisconnectionError(msg)  # the pool opens another connection instead
+        self._checked_out_now[id(record)] = (dbapi_connection.driver_connection, loop)
 
     def _checked_in(self, dbapi_connection: Any, record: Any) -> None:
+        self._checked_out_now.pop(id(record), None)
         if dbapi_connection is not None:
-            self._checked_out_now.pop(id(dbapi_connection), None)
             loop = record.info.get(_LOOP)
-            self._idle[id(dbapi_connection)] = (dbapi_connection.driver_connection, loop)
+            self._idle[id(record)] = (dbapi_connection.driver_connection, loop)
 
 
 _LOOP = "snapq_event_loop"  # key in a pool record's info: the loop its connection is of
