@@ -79,8 +79,8 @@ async def test_complete(snapq_async_session: AsyncSession) -> None:
             ┌───────────────────┬────────┐
             │ title             │ done   │
             ├───────────────────┼────────┤
-            │ Water the plants  │ false  │
-            │ Take out the bins │ true   │
+            │ Water the plants  │ f      │
+            │ Take out the bins │ t      │
             └───────────────────┴────────┘
             (2 rows)
         """,

@@ -80,13 +80,13 @@ def test_lists_as_json_documents(busy_lists: Session) -> None:
               reminder_lists.name
         """,
         results="""
-            ┌───────────────────────────────────────────────────────────────┐
-            │ doc                                                           │
-            ├───────────────────────────────────────────────────────────────┤
-            │ {"list":"Garden","titles":["Cut the hedge"]}                  │
-            │ {"list":"Home","titles":["Water the plants","Buy milk"]}      │
-            │ {"list":"Work","titles":["Write the report","Book the room"]} │
-            └───────────────────────────────────────────────────────────────┘
+            ┌───────────────────────────────────────────────────────────────────┐
+            │ doc                                                               │
+            ├───────────────────────────────────────────────────────────────────┤
+            │ {"list": "Garden", "titles": ["Cut the hedge"]}                   │
+            │ {"list": "Home", "titles": ["Water the plants", "Buy milk"]}      │
+            │ {"list": "Work", "titles": ["Write the report", "Book the room"]} │
+            └───────────────────────────────────────────────────────────────────┘
             (3 rows)
         """,
     )

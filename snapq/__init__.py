@@ -14,6 +14,7 @@ from snapq._errors import (
     SetupHookError,
     SnapqError,
     SnapshotFileError,
+    UnshowableValueError,
 )
 from snapq._queries import assert_queries
 
@@ -29,6 +30,7 @@ __all__ = [
     "SetupHookError",
     "SnapqError",
     "SnapshotFileError",
+    "UnshowableValueError",
     "assert_queries",
     "assert_query",
     "assert_query_async",

@@ -170,6 +170,8 @@ PINNED_SESSION_SETTINGS = {
     "extra_float_digits": "1",
     "lc_monetary": "C",
     "lc_numeric": "C",
+    "bytea_output": "hex",
+    "client_encoding": "UTF8",
 }
 
 

@@ -11,7 +11,8 @@ Every error names what was tried and how to fix it::
     ├── ServerSilentError (OSError)        the server did not answer in time (frozen?)
     ├── SetupHookError (RuntimeError)      pytest_snapq_setup_database raised
     ├── IsolationError (RuntimeError)      a test broke its own isolation
-    └── SnapshotFileError (ValueError)     a snapshot file is damaged or hand-edited
+    ├── SnapshotFileError (ValueError)     a snapshot file is damaged or hand-edited
+    └── UnshowableValueError (ValueError)  a value cannot be shown as PostgreSQL prints it
 """
 
 from __future__ import annotations
@@ -56,3 +57,8 @@ class IsolationError(SnapqError, RuntimeError):
 
 class SnapshotFileError(SnapqError, ValueError):
     """A snapshot file that is not in snapq's format: damaged or edited by hand."""
+
+
+class UnshowableValueError(SnapqError, ValueError):
+    """A result holds a value that snapq cannot show exactly as PostgreSQL prints it
+    (the driver gave it in a form that stands for more than one value)."""

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
-import functools
-import sys
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from snapq._database.libpq import says_the_run_is_unwell, simple_query
 from snapq._errors import IsolationError
-from snapq._sql.asyncpg_parity import as_psycopg_loads, error_details, status_of
+from snapq._sql import pg_text
+from snapq._sql.asyncpg_text import asyncpg_text, error_details, refused_column, status_of
 from snapq._sql.compile import CompiledSQL, compile_execution, compile_for_display
 from snapq._sql.connection import connection_of
-from snapq._sql.result import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
+from snapq._sql.result import Cell, Column, QueryError, QueryResult
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -38,6 +36,9 @@ class _Capture:
     statement: str | None = None
     status: str | None = None
     type_oids: tuple[int | None, ...] = ()
+    # The rows as PostgreSQL's text: read from psycopg's result (None: from the
+    # cursor's rows, as asyncpg loaded them).
+    text_rows: tuple[tuple[Cell, ...], ...] | None = None
 
 
 SAVEPOINT = "snapq_assert"
@@ -83,8 +84,6 @@ def execute(
     try:
         cursor_result = connection.execute(statement)
         result = _read(statement, cursor_result, capture, frozenset(ignore))
-        if _is_asyncpg(connection.connection.driver_connection):
-            result = _as_psycopg_loads(result)
     except DBAPIError as error:
         _CAPTURE.reset(token)
         if run_is_unwell(error):
@@ -150,28 +149,37 @@ def _read(
     )
     if implicit or not cursor_result.returns_rows:
         return QueryResult(returns_rows=False, status=capture.status)
-    return rows_result(
-        list(cursor_result.keys()), cursor_result.fetchall(), capture.type_oids, ignored=ignored
+    names = list(cursor_result.keys())
+    rows = capture.text_rows
+    if rows is None:  # asyncpg's: its own values, read below SQLAlchemy's processing
+        rows = _asyncpg_rows(names, cursor_result.cursor.fetchall(), capture.type_oids, ignored)
+    return rows_result(names, rows, capture.type_oids, ignored=ignored)
+
+
+def _asyncpg_rows(
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    type_oids: Sequence[int | None],
+    ignored: frozenset[str],
+) -> tuple[tuple[Cell, ...], ...]:
+    """Return asyncpg's ``rows`` as PostgreSQL's text; a column that ``ignored``
+    names is left out, so asyncpg's form of it does not matter."""
+    shown = [name not in ignored for name in names]
+    for name, oid, show in zip(names, type_oids, shown, strict=True):
+        if show and (error := refused_column(name, oid)) is not None:
+            raise error
+    return tuple(
+        tuple(
+            asyncpg_text(value, oid) if show else None
+            for value, oid, show in zip(row, type_oids, shown, strict=True)
+        )
+        for row in rows
     )
-
-
-def _is_asyncpg(driver: object) -> bool:
-    asyncpg = sys.modules.get("asyncpg")  # imported by the driver, if in use
-    return asyncpg is not None and isinstance(driver, asyncpg.Connection)
-
-
-def _as_psycopg_loads(result: QueryResult) -> QueryResult:
-    oids = [column.type_oid for column in result.columns]
-    rows = tuple(
-        tuple(as_psycopg_loads(value, oid) for value, oid in zip(row, oids, strict=True))
-        for row in result.rows
-    )
-    return dataclasses.replace(result, rows=rows)
 
 
 def rows_result(
     names: Sequence[str],
-    rows: Iterable[Sequence[Any]],
+    rows: Iterable[Sequence[Cell]],
     type_oids: Sequence[int | None],
     *,
     ignored: frozenset[str] = frozenset(),
@@ -252,8 +260,12 @@ def _capture_statement(  # noqa: PLR0917 - SQLAlchemy's event signature
         return
     capture.statement = statement
     capture.compiled = context.compiled
-    if not _json_result_processors(context):
-        _load_json_null_apart(cursor)
+    below = getattr(cursor, "_cursor", None)  # below SQLAlchemy's async adapter
+    if below is not None and pg_text.is_psycopg_cursor(below):
+        # The adapter loads every row as it executes; snapq reads PostgreSQL's text
+        # instead, so nothing needs loading (and a value Python cannot hold must not
+        # fail the statement).
+        pg_text.load_nothing(below)
     compiled_parameters = getattr(context, "compiled_parameters", None)
     if compiled_parameters and not executemany:
         capture.parameters = dict(compiled_parameters[0])
@@ -270,44 +282,5 @@ def _capture_outcome(  # noqa: PLR0917 - SQLAlchemy's event signature
     description = cursor.description or ()
     # DBAPI's description: a sequence of 7-item sequences, the type code second.
     capture.type_oids = tuple(column[1] for column in description)
-
-
-def _json_result_processors(context: Any) -> bool:
-    """Return whether a JSON result column has a processor (a TypeDecorator's
-    process_result_value, say), which expects None for null, not JSON_NULL."""
-    from sqlalchemy.types import JSON
-
-    return any(
-        column.type._type_affinity is not None
-        and issubclass(column.type._type_affinity, JSON)
-        and column.type._cached_result_processor(context.dialect, None) is not None
-        for column in getattr(context.compiled, "_result_columns", None) or ()
-    )
-
-
-def _load_json_null_apart(cursor: Any) -> None:
-    """Make this cursor load a json ``null`` value as JSON_NULL, not as None like NULL.
-
-    psycopg copies its adapters into each cursor on write, so the connection and the
-    test's own queries keep loading ``null`` as None.
-    """
-    cursor = getattr(cursor, "_cursor", None) or cursor  # below SQLAlchemy's async adapter
-    adapters = getattr(cursor, "adapters", None)  # psycopg 3 only
-    if adapters is None:
-        return
-    from psycopg.pq import Format
-
-    for oid in JSON_TYPES:
-        for format_ in (Format.TEXT, Format.BINARY):
-            loader = adapters.get_loader(oid, format_)
-            if loader is not None:
-                adapters.register_loader(oid, _json_null_loader(loader))
-
-
-@functools.cache
-def _json_null_loader(loader: type[Any]) -> type[Any]:
-    def load(self: Any, data: Any) -> Any:
-        value = loader.load(self, data)
-        return JSON_NULL if value is None else value
-
-    return type(f"JsonNullApart{loader.__name__}", (loader,), {"load": load})
+    if pg_text.is_psycopg_cursor(below):
+        capture.text_rows = pg_text.rows_of(below)

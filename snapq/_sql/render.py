@@ -1,29 +1,29 @@
 """Draw a query's outcome as text: a table of rows, a command status, or an error.
 
-Pure: values in, text out. Cells are formatted here, exactly, before tabulate
-lays them out (tabulate's own number parsing would turn '007' into 7 and
-Decimal('1.10') into 1.1).
+Pure: PostgreSQL's text output in, a drawing out. A cell is the value as psql prints
+it; snapq adds only what a reader needs on top: NULL told apart from the strings
+that look like it, strings that could be misread shown quoted, numbers
+right-aligned. tabulate lays the cells out as they are (its own number parsing
+would turn '007' into 7 and '1.10' into 1.1).
 """
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import enum
-import json
-import math
+import ast
 import re
-import uuid
 from collections.abc import Sequence
-from typing import Any
 
-from snapq._sql.result import JSON_NULL, JSON_TYPES, Column, QueryError, QueryResult
+from snapq._sql.result import Cell, Column, QueryError, QueryResult
 
 NULL = "NULL"
 IGNORED_CELL = "<ignored>"  # a value of a column named in ignore=
+# The types psql right-aligns (print.c's column_type_alignment): int2, int4, int8,
+# oid, xid, cid, float4, float8, money, numeric and xid8. A domain's column reports
+# its base type.
+NUMERIC_TYPES = frozenset({20, 21, 23, 26, 28, 29, 700, 701, 790, 1700, 5069})
+JSON_TYPES = frozenset({114, 3802})  # json and jsonb
 # Characters that would break a table line or reach the terminal as commands: C0 and
 # C1 controls but newline, DEL, and Unicode's line and paragraph separators.
-_ARRAY_SPECIAL = re.compile(r'[{},"\\\s]|[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -47,7 +47,7 @@ def render_error(error: QueryError) -> str:
 
 def render_table(
     columns: Sequence[Column],
-    rows: Sequence[Sequence[Any]],
+    rows: Sequence[Sequence[Cell]],
     *,
     ignored: frozenset[str] = frozenset(),
 ) -> str:
@@ -63,7 +63,8 @@ def render_table(
         for row in rows
     ]
     numeric = [
-        not mask and _all_numbers(row[index] for row in rows) for index, mask in enumerate(masked)
+        not mask and column.type_oid in NUMERIC_TYPES
+        for column, mask in zip(columns, masked, strict=True)
     ]
     table = tabulate(
         cells,
@@ -77,85 +78,36 @@ def render_table(
     return f"{table}\n({count} row{'' if count == 1 else 's'})"
 
 
-def _all_numbers(values: Any) -> bool:
-    seen = False
-    for value in values:
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
-            return False
-        seen = True
-    return seen
+def format_cell(text: Cell, column: Column | None = None) -> str:
+    """Show one value's text exactly and unambiguously.
 
-
-def format_cell(value: Any, column: Column | None = None) -> str:
-    """Format one value exactly and unambiguously.
-
-    NULL is ``NULL``, JSON's null ``null``; a string that could be mistaken for
-    something else (empty, 'NULL', surrounding whitespace, a leading quote, control
-    characters) is shown as a Python string literal; other strings as they are.
+    NULL is ``NULL``. A text that could be mistaken for something else (empty, the
+    word NULL, surrounding whitespace, a quoted cell, control characters) is shown
+    as a Python string literal; any other text as it is.
     """
-    if value is None:
+    if text is None:
         return NULL
-    if value is JSON_NULL:
-        return "null"
-    if column is not None and column.type_oid in JSON_TYPES:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return _format_value(value, top=True)
-
-
-def _format_value(value: Any, *, top: bool) -> str:  # noqa: PLR0911 - one return per type
-    if value is None:
-        return NULL
-    if value is JSON_NULL:  # an element of a json[] or jsonb[]
-        return "null"
-    if isinstance(value, enum.Enum):  # before str and int: a StrEnum is both
-        return value.name
-    if isinstance(value, str):
-        return _format_text(value) if top else _array_text(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return _format_float(value)
-    if isinstance(value, int | decimal.Decimal | uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return "\\x" + bytes(value).hex()
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    if isinstance(value, list | tuple):
-        return "{" + ",".join(_format_value(item, top=False) for item in value) + "}"
-    return str(value)
-
-
-def _format_float(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return repr(value)
-
-
-def _format_text(text: str) -> str:
+    type_oid = column.type_oid if column is not None else None
+    if type_oid in NUMERIC_TYPES:
+        return text
     if (
         not text
         or text in (NULL, IGNORED_CELL)
         or text != text.strip()
         or any(line != line.rstrip() for line in text.split("\n"))
-        or text[0] in "'\""
+        or (type_oid not in JSON_TYPES and _reads_as_a_quoted_cell(text))
         or _CONTROL.search(text)
     ):
         return repr(text)
     return text
 
 
-def _array_text(text: str) -> str:
-    """Quote an array element as PostgreSQL does when it needs quoting; show control
-    characters as escapes."""
-    if text and text.upper() != NULL and not _ARRAY_SPECIAL.search(text):
-        return text
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", escaped)
-    return f'"{escaped}"'
+def _reads_as_a_quoted_cell(text: str) -> bool:
+    """Tell whether ``text`` is itself a Python string literal, as the cells that
+    snapq quotes are: it must be quoted too, or the two would look alike."""
+    if len(text) < 2 or text[0] not in "'\"" or text[-1] != text[0]:
+        return False
+    try:
+        return isinstance(ast.literal_eval(text), str)
+    except (ValueError, SyntaxError):
+        return False

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-JSON_TYPES = {114, 3802}  # PostgreSQL type OIDs of json and jsonb
-
-
-class _JsonNull:
-    """JSON's ``null`` as a whole json or jsonb value, which is not SQL's NULL."""
-
-    def __repr__(self) -> str:
-        return "JSON_NULL"
-
-
-JSON_NULL = _JsonNull()
+# A cell is PostgreSQL's own text output of the value (what psql prints), or None for
+# SQL's NULL.
+Cell = str | None
 
 
 @dataclass(frozen=True)
@@ -41,7 +32,7 @@ class QueryResult:
     """What a statement produced: rows, a command status, or an error."""
 
     columns: tuple[Column, ...] = ()
-    rows: tuple[tuple[Any, ...], ...] = ()
+    rows: tuple[tuple[Cell, ...], ...] = ()
     returns_rows: bool = False
     status: str | None = None
     error: QueryError | None = None

@@ -286,11 +286,11 @@ def test_settings_that_change_how_values_print_are_pinned(runner: Runner) -> Non
                       CURRENT_SETTING('TimeZone') AS tz
                 """,
                 results="""
-                    ┌───────────────────────────┬────────────────────────┬──────┐
-                    │ at                        │ at_text                │ tz   │
-                    ├───────────────────────────┼────────────────────────┼──────┤
-                    │ 2024-03-01T10:00:00+00:00 │ 2024-03-01 10:00:00+00 │ UTC  │
-                    └───────────────────────────┴────────────────────────┴──────┘
+                    ┌────────────────────────┬────────────────────────┬──────┐
+                    │ at                     │ at_text                │ tz   │
+                    ├────────────────────────┼────────────────────────┼──────┤
+                    │ 2024-03-01 10:00:00+00 │ 2024-03-01 10:00:00+00 │ UTC  │
+                    └────────────────────────┴────────────────────────┴──────┘
                     (1 row)
                 """,
             )
@@ -309,7 +309,7 @@ def test_settings_that_change_how_values_print_are_pinned(runner: Runner) -> Non
                     ┌────────────────┬────────────────┬─────┐
                     │ span           │ span_text      │   f │
                     ├────────────────┼────────────────┼─────┤
-                    │ 1 day, 2:00:00 │ 1 day 02:00:00 │ 0.1 │
+                    │ 1 day 02:00:00 │ 1 day 02:00:00 │ 0.1 │
                     └────────────────┴────────────────┴─────┘
                     (1 row)
                 """,
@@ -384,7 +384,7 @@ def test_unrenderable_values_unparseable_sql_and_ignored_columns(runner: Runner)
     assert """(1, 'Earthsea', TRUE, CAST('{"tags": ["sea"]}' AS JSONB))""" in text
     assert ":param_1 AS span\n            -- param_1 = Range(lower=1, upper=5, " in text
     assert "│ [1,5)  │" in text
-    assert '│ <ignored> │ {"tags":["sea"]} │' in text
+    assert '│ <ignored> │ {"tags": ["sea"]} │' in text
     assert "SELECT @ -5 AS absolute" in text
 
 

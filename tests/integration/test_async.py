@@ -762,11 +762,9 @@ SELECT
   path '[(0,0),(1,1),(2,0)]' AS open_path, path '((0,0),(1,1),(2,0))' AS closed_path,
   polygon '((0,0),(1,1),(1,0))' AS pg,
   'a'::"char" AS ch, '16/B374D848'::pg_lsn AS lsn,
-  '{"b": [1, null], "a": "é"}'::jsonb AS doc, '{"x":  1}'::json AS raw_json,
   ARRAY[1, NULL, 3] AS ints_array, ARRAY[['a', 'b'], ['c', 'd']] AS square,
   ARRAY[int4range(1, 2)] AS ranges, ARRAY[point(1, 2)] AS points,
   '00000000-0000-0000-0000-000000000001'::uuid AS id,
-  interval '1 year 2 months 3 days 04:05:06.7' AS iv, interval '-1 day' AS back,
   '2024-05-06 07:08:09.123456+02'::timestamptz AS tz, '2024-05-06 07:08:09'::timestamp AS ts,
   '07:08:09+02'::timetz AS ttz, 1.10::numeric AS num, 'NaN'::numeric AS nan,
   2^70::numeric AS big, 0.1::float8 AS f8, '\\\\x00ff'::bytea AS bytes,
@@ -804,7 +802,7 @@ def test_values_render_the_same_with_both_drivers(
         "bits": "1011",
         "ln": "{1,-1,0}",
         "ci": "<(0,0),2.5>",
-        "ints_multi": "{[1, 3), [5, 7)}",
+        "ints_multi": "{[1,3),[5,7)}",
     }
     monkeypatch.setenv("CI", "true")
     assert_outcomes(runner.run("--snapq-async-driver=asyncpg"), passed=1)
@@ -875,30 +873,53 @@ def test_async_draws_what_sync_draws(runner: Runner, driver: str) -> None:
     assert not differing, "\n\n".join(differing)
 
 
-INFINITE = """
+REFUSED = """
 import pytest
 from snapq import assert_query_async
 
 @pytest.mark.asyncio
 async def test_infinite(snapq_async_session):
     await assert_query_async("SELECT 'infinity'::timestamptz AS t")
+
+@pytest.mark.asyncio
+async def test_interval(snapq_async_session):
+    await assert_query_async("SELECT interval '1 mon' AS span")
+
+@pytest.mark.asyncio
+async def test_json(snapq_async_session):
+    await assert_query_async("SELECT '{\\"a\\": 1.10}'::jsonb AS doc")
+
+@pytest.mark.asyncio
+async def test_json_ignored(snapq_async_session):
+    await assert_query_async("SELECT 1 AS n, '{}'::jsonb AS doc", ignore=["doc"])
 """
 
 
-def test_asyncpg_infinity_fails_rather_than_show_another_value(runner: Runner) -> None:
-    """asyncpg loads 'infinity' as datetime.max, a value of its own."""
+def test_asyncpg_values_it_cannot_give_exactly_fail_rather_than_show_another_value(
+    runner: Runner,
+) -> None:
+    """asyncpg loads 'infinity' as datetime.max, an interval as a timedelta where a
+    month is 30 days, and SQLAlchemy decodes its JSON: each fails, naming the fix."""
     use_pytest_asyncio(runner)
-    runner.pytester.makepyfile(test_infinite=INFINITE)
-    result = runner.run("--snapq-async-driver=asyncpg")
-    assert_outcomes(result, failed=1)
-    result.stdout.fnmatch_lines(
+    runner.pytester.makepyfile(test_refused=REFUSED)
+    result = runner.run("--snapq-async-driver=asyncpg", "--snapq-record=missing")
+    assert_outcomes(result, failed=3, passed=1)
+    result.stdout.fnmatch_lines_random(
         [
-            "*AmbiguousValueError: snapq: asyncpg loads 'infinity' and '-infinity' as "
+            "*UnshowableValueError: snapq: asyncpg loads 'infinity' and '-infinity' as "
             "datetime.datetime(9999, 12, 31, 23, 59, 59, 999999), so snapq cannot tell "
-            "which one the row holds: run this test with --snapq-async-driver=psycopg"
+            "which one the row holds: run this test with --snapq-async-driver=psycopg",
+            "*UnshowableValueError: snapq: column 'span' is interval, and asyncpg loads an "
+            "interval as a timedelta*--snapq-async-driver=psycopg, or leave the column out "
+            "with ignore=*'span'*",
+            "*UnshowableValueError: snapq: column 'doc' is jsonb, and SQLAlchemy's asyncpg "
+            "dialect decodes JSON*",
         ]
     )
-    assert "9999-12-31" not in source(runner, "test_infinite.py")
+    text = source(runner, "test_refused.py")
+    assert "9999-12-31" not in text
+    assert "30 days" not in text
+    assert "│ <ignored> │" in text
 
 
 # 9. File snapshots ---------------------------------------------------------------

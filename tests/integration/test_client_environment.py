@@ -19,7 +19,7 @@ UNUSUAL = {
 }
 QUERY = (
     "SELECT TIMESTAMPTZ '2026-03-01 12:34:56+00' AS at, DATE '2026-03-01' AS day, "
-    "INTERVAL '1 day 02:03:04' AS span, 1.5::float8 AS ratio, 12.5::money AS price, "
+    "(INTERVAL '1 day 02:03:04')::text AS span, 1.5::float8 AS ratio, 12.5::money AS price, "
     "current_setting('TimeZone') AS zone, current_setting('DateStyle') AS style"
 )
 # The setup hook's literals mean what they say only under the pinned settings.

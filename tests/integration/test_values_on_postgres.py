@@ -87,11 +87,11 @@ def test_json_arrays_bytes_and_uuids() -> None:
               CAST('00000000-0000-0000-0000-000000000001' AS UUID) AS id
         """,
         results=r"""
-            ┌────────────────────────┬─────────────────────────────────────┬──────────┬──────────────────────────────────────┐
-            │ doc                    │ words                               │ raw      │ id                                   │
-            ├────────────────────────┼─────────────────────────────────────┼──────────┼──────────────────────────────────────┤
-            │ {"a":"é","b":[1,null]} │ {plain,"with space",NULL,"q\"uote"} │ \x00ff10 │ 00000000-0000-0000-0000-000000000001 │
-            └────────────────────────┴─────────────────────────────────────┴──────────┴──────────────────────────────────────┘
+            ┌────────────────────────────┬─────────────────────────────────────┬──────────┬──────────────────────────────────────┐
+            │ doc                        │ words                               │ raw      │ id                                   │
+            ├────────────────────────────┼─────────────────────────────────────┼──────────┼──────────────────────────────────────┤
+            │ {"a": "é", "b": [1, null]} │ {plain,"with space",NULL,"q\"uote"} │ \x00ff10 │ 00000000-0000-0000-0000-000000000001 │
+            └────────────────────────────┴─────────────────────────────────────┴──────────┴──────────────────────────────────────┘
             (1 row)
         """,
     )
@@ -109,11 +109,11 @@ def test_json_null_is_not_sql_null(snapq_connection: Connection) -> None:
               ARRAY[CAST('null' AS JSONB), NULL] AS elements
         """,
         results="""
-            ┌─────────────┬────────────┬────────┬─────────────┐
-            │ json_null   │ sql_null   │ json   │ elements    │
-            ├─────────────┼────────────┼────────┼─────────────┤
-            │ null        │ NULL       │ null   │ {null,NULL} │
-            └─────────────┴────────────┴────────┴─────────────┘
+            ┌─────────────┬────────────┬────────┬───────────────┐
+            │ json_null   │ sql_null   │ json   │ elements      │
+            ├─────────────┼────────────┼────────┼───────────────┤
+            │ null        │ NULL       │ null   │ {"null",NULL} │
+            └─────────────┴────────────┴────────┴───────────────┘
             (1 row)
         """,
     )
@@ -127,20 +127,22 @@ def test_json_null_is_not_sql_null(snapq_connection: Connection) -> None:
               CAST('{"name": "\u00e9", "tags": [1, null]}' AS JSONB) AS doc
         """,
         results="""
-            ┌─────────┬──────────────────────────────┐
-            │ typed   │ doc                          │
-            ├─────────┼──────────────────────────────┤
-            │ null    │ {"name":"é","tags":[1,null]} │
-            └─────────┴──────────────────────────────┘
+            ┌─────────┬──────────────────────────────────┐
+            │ typed   │ doc                              │
+            ├─────────┼──────────────────────────────────┤
+            │ null    │ {"name": "é", "tags": [1, null]} │
+            └─────────┴──────────────────────────────────┘
             (1 row)
         """,
     )
-    # Only assert_query's own cursor loads null apart: the test's queries get None.
+    # assert_query reads PostgreSQL's text on its own cursor: the test's queries still
+    # get psycopg's values.
     assert snapq_connection.execute(text("SELECT 'null'::jsonb")).scalar() is None
 
 
 class Wrapped(TypeDecorator[Any]):
-    """A JSON column whose type post-processes what it loads, as Pydantic wrappers do."""
+    """A JSON column whose type post-processes what it loads, as Pydantic wrappers do:
+    the table shows what PostgreSQL returned, before any processing."""
 
     impl = JSONB
     cache_ok = True
@@ -149,7 +151,7 @@ class Wrapped(TypeDecorator[Any]):
         return None if value is None else {"wrapped": value}
 
 
-def test_json_types_that_process_results_get_none_for_null_as_before() -> None:
+def test_a_type_that_processes_results_shows_postgresqls_value() -> None:
     assert_query(
         select(cast(literal("null"), Wrapped).label("doc")),
         sql="""
@@ -160,7 +162,7 @@ def test_json_types_that_process_results_get_none_for_null_as_before() -> None:
             ┌───────┐
             │ doc   │
             ├───────┤
-            │ NULL  │
+            │ null  │
             └───────┘
             (1 row)
         """,
@@ -210,11 +212,11 @@ def test_dates_times_and_intervals() -> None:
             SELECT '2024-02-29'::date AS day, '13:45:00.5'::time AS at, '2024-02-29 23:30:00-05'::timestamptz AS moment, '2024-02-29 23:30:00'::timestamp AS naive, interval '3 days 04:05:06' AS span
         """,
         results="""
-            ┌────────────┬─────────────────┬───────────────────────────┬─────────────────────┬─────────────────┐
-            │ day        │ at              │ moment                    │ naive               │ span            │
-            ├────────────┼─────────────────┼───────────────────────────┼─────────────────────┼─────────────────┤
-            │ 2024-02-29 │ 13:45:00.500000 │ 2024-03-01T04:30:00+00:00 │ 2024-02-29T23:30:00 │ 3 days, 4:05:06 │
-            └────────────┴─────────────────┴───────────────────────────┴─────────────────────┴─────────────────┘
+            ┌────────────┬────────────┬────────────────────────┬─────────────────────┬─────────────────┐
+            │ day        │ at         │ moment                 │ naive               │ span            │
+            ├────────────┼────────────┼────────────────────────┼─────────────────────┼─────────────────┤
+            │ 2024-02-29 │ 13:45:00.5 │ 2024-03-01 04:30:00+00 │ 2024-02-29 23:30:00 │ 3 days 04:05:06 │
+            └────────────┴────────────┴────────────────────────┴─────────────────────┴─────────────────┘
             (1 row)
         """,
     )

@@ -249,7 +249,8 @@ def test_non_ascii_digits_are_not_a_duration() -> None:
 def test_server_options_pin_display_settings_and_apply_the_timeouts() -> None:
     assert resolve().server_options() == (
         "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=1"
-        " -c lc_monetary=C -c lc_numeric=C -c statement_timeout=5min -c lock_timeout=30s"
+        " -c lc_monetary=C -c lc_numeric=C -c bytea_output=hex -c client_encoding=UTF8"
+        " -c statement_timeout=5min -c lock_timeout=30s"
         " -c idle_in_transaction_session_timeout=10min"
     )
 
