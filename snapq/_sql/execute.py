@@ -51,6 +51,7 @@ _UNWELL_NOTE = (
     "snapq: this error says that the test run is unwell, not what the statement "
     "gives, so it is not a result: it is neither recorded nor compared with a snapshot."
 )
+_NOT_STREAMED = {"stream_results": False, "yield_per": None}
 _CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
     "snapq_capture", default=None
 )
@@ -82,7 +83,9 @@ def execute(
     end_savepoint = _savepoint(connection)
     token = _CAPTURE.set(capture)  # only the statement itself, not the savepoint's SQL
     try:
-        cursor_result = connection.execute(statement)
+        # snapq reads the rows from the result the statement produced, where a
+        # server-side cursor (stream_results, yield_per) would hold none of them yet.
+        cursor_result = connection.execute(statement, execution_options=_NOT_STREAMED)
         result = _read(statement, cursor_result, capture, frozenset(ignore))
     except DBAPIError as error:
         _CAPTURE.reset(token)

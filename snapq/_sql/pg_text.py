@@ -25,9 +25,17 @@ def is_psycopg_cursor(cursor: object) -> bool:
 def rows_of(cursor: Any) -> tuple[tuple[Cell, ...], ...] | None:
     """Return the rows of psycopg ``cursor``'s current result as PostgreSQL's text
     (None: it has no result)."""
+    import psycopg
+
     result = cursor.pgresult
     if result is None:
         return None
+    if isinstance(cursor, psycopg.ServerCursor | psycopg.AsyncServerCursor):
+        msg = (
+            "snapq: this statement ran on a server-side cursor (stream_results or yield_per), "
+            "which has fetched no rows yet: assert_query needs every row, so run it without"
+        )
+        raise UnshowableValueError(msg)
     fields = range(result.nfields)
     if any(result.fformat(field) != TEXT_FORMAT for field in fields):
         msg = (

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     cast,
+    func,
     literal,
     select,
     text,
@@ -322,4 +323,26 @@ def test_large_results_go_to_files(kind: str, snapshot: SnapshotAssertion) -> No
     assert_query(
         f"SELECT n, (n / 7.0)::{kind} AS value FROM generate_series(1, 60) AS n ORDER BY n",
         snapshot=snapshot,
+    )
+
+
+@pytest.mark.parametrize("option", [{"stream_results": True}, {"yield_per": 1}])
+def test_a_streamed_statement_shows_every_row(option: dict[str, Any]) -> None:
+    streamed = select(func.generate_series(1, 3).label("n")).execution_options(**option)
+    assert_query(
+        streamed,
+        sql="""
+            SELECT
+              GENERATE_SERIES(1, 3) AS n
+        """,
+        results="""
+            ┌─────┐
+            │   n │
+            ├─────┤
+            │   1 │
+            │   2 │
+            │   3 │
+            └─────┘
+            (3 rows)
+        """,
     )
