@@ -8,6 +8,7 @@ from snapq._errors import (
     IsolationError,
     PostgresNotFoundError,
     ProvisioningError,
+    SchemaError,
     ServerSilentError,
     ServerStartError,
     ServerUnreachableError,
@@ -17,6 +18,7 @@ from snapq._errors import (
     UnshowableValueError,
 )
 from snapq._queries import assert_queries
+from snapq._schema.sql_files import load_sql
 
 __all__ = [
     "ConfigError",
@@ -24,6 +26,7 @@ __all__ = [
     "PostgresNotFoundError",
     "ProvisioningError",
     "RecordMode",
+    "SchemaError",
     "ServerSilentError",
     "ServerStartError",
     "ServerUnreachableError",
@@ -34,6 +37,7 @@ __all__ = [
     "assert_queries",
     "assert_query",
     "assert_query_async",
+    "load_sql",
 ]
 
 # Public classes print as snapq.X, not as the private module that defines them.

@@ -10,6 +10,7 @@ Every error names what was tried and how to fix it::
     │   └── ServerUnreachableError         the server at the URL refused or did not answer
     ├── ServerSilentError (OSError)        the server did not answer in time (frozen?)
     ├── SetupHookError (RuntimeError)      pytest_snapq_setup_database raised
+    ├── SchemaError (RuntimeError)         a SQL file or a migration failed to build the schema
     ├── IsolationError (RuntimeError)      a test broke its own isolation
     ├── SnapshotFileError (ValueError)     a snapshot file is damaged or hand-edited
     └── UnshowableValueError (ValueError)  a value cannot be shown as PostgreSQL prints it
@@ -62,3 +63,7 @@ class SnapshotFileError(SnapqError, ValueError):
 class UnshowableValueError(SnapqError, ValueError):
     """A result holds a value that snapq cannot show exactly as PostgreSQL prints it
     (the driver gave it in a form that stands for more than one value)."""
+
+
+class SchemaError(SnapqError, RuntimeError):
+    """A SQL file or a migration failed to build the schema."""

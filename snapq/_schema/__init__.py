@@ -1,0 +1,1 @@
+"""Building the template's schema: SQL files and Alembic migrations."""
