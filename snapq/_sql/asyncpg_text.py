@@ -38,15 +38,31 @@ REFUSED_TYPES = {
     199: "json[]",
     3802: "jsonb",
     3807: "jsonb[]",
+    1266: "timetz",
+    1270: "timetz[]",
 }
 _WHY_REFUSED = {
     "interval": "asyncpg loads an interval as a timedelta, where a month is 30 days "
     "('1 mon' and '30 days' look alike)",
     "json": "SQLAlchemy's asyncpg dialect decodes JSON, so a JSON null looks like SQL's "
     "NULL and 1.10 like 1.1",
+    "timetz": "asyncpg loads a time zone offset in whole minutes ('+05:30:15' and "
+    "'+05:30' look alike)",
 }
 MULTIRANGE_OIDS = frozenset({4451, 4532, 4533, 4534, 4535, 4536})
-ARRAY_ELEMENTS = {1002: CHAR_OID, 1021: FLOAT4_OID, 3221: PG_LSN_OID, 1020: BOX_OID}
+MULTIRANGE_ARRAYS = {6150: 4451, 6151: 4532, 6152: 4533, 6153: 4534, 6155: 4535, 6157: 4536}
+TID_OID = 27
+SNAPSHOT_OIDS = frozenset({2970, 5038})  # txid_snapshot, pg_snapshot
+ARRAY_ELEMENTS = {
+    1002: CHAR_OID,
+    1021: FLOAT4_OID,
+    3221: PG_LSN_OID,
+    1020: BOX_OID,
+    1010: TID_OID,
+    2949: 2970,
+    5039: 5038,
+    **MULTIRANGE_ARRAYS,
+}
 # asyncpg loads 'infinity' and '-infinity' as these, which are values of their own.
 _INFINITE_STANDINS = (
     datetime.datetime.max,
@@ -80,8 +96,6 @@ def asyncpg_text(value: Any, type_oid: int | None) -> Cell:
     ``type_oid``."""
     if value is None:
         return None
-    if type_oid in MULTIRANGE_OIDS and isinstance(value, list):
-        return "{" + ",".join(_range(item) for item in value) + "}"
     element = ARRAY_ELEMENTS.get(type_oid) if type_oid is not None else None
     if element is not None and isinstance(value, list):
         return _array(value, element)
@@ -104,6 +118,10 @@ def error_details(original: BaseException | None) -> tuple[str | None, str | Non
 
 
 def _text(value: Any, type_oid: int | None = None) -> str:  # noqa: PLR0911 - one per type
+    if type_oid in MULTIRANGE_OIDS and isinstance(value, list):
+        return "{" + ",".join(_range(item) for item in value) + "}"
+    if type(value) is tuple:  # not one of asyncpg's geometry types, which are tuples too
+        return _tuple(value, type_oid)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, int):
@@ -130,12 +148,13 @@ def _text(value: Any, type_oid: int | None = None) -> str:  # noqa: PLR0911 - on
 def _object(value: Any) -> str:
     """The text of an address, or of a value of one of asyncpg's own types."""
     if isinstance(value, ipaddress.IPv4Interface | ipaddress.IPv6Interface):  # inet
+        address = _address(value.ip)
         whole = value.network.prefixlen == value.max_prefixlen
-        return str(value.ip) if whole else str(value)
+        return address if whole else f"{address}/{value.network.prefixlen}"
     if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):  # cidr
-        return str(value)
+        return f"{_address(value.network_address)}/{value.prefixlen}"
     if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return str(value)
+        return _address(value)
     return _own_type(type(value).__name__, value)
 
 
@@ -216,7 +235,18 @@ def _char(value: bytes) -> str:
 
 
 def _lsn(value: int) -> str:
+    value &= 0xFFFF_FFFF_FFFF_FFFF  # asyncpg gives a signed number
     return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
+
+
+def _tuple(value: tuple[Any, ...], type_oid: int | None) -> str:
+    """What asyncpg gives as a tuple: a tid, a snapshot, or an anonymous row."""
+    if type_oid == TID_OID:
+        return f"({value[0]},{value[1]})"
+    if type_oid in SNAPSHOT_OIDS:
+        xmin, xmax, running = value
+        return f"{xmin}:{xmax}:" + ",".join(str(xid) for xid in running)
+    return "(" + ",".join(_field(field) for field in value) + ")"
 
 
 def _array(items: list[Any], element: int | None) -> str:
@@ -229,7 +259,8 @@ def _array(items: list[Any], element: int | None) -> str:
 def _array_element(item: Any, element: int | None) -> str:
     if item is None:
         return "NULL"
-    if isinstance(item, list):
+    a_multirange = element in MULTIRANGE_OIDS and not any(isinstance(x, list) for x in item or ())
+    if isinstance(item, list) and not a_multirange:  # another dimension
         return _array(item, element)
     text = _text(item, element)
     delimiter = ";" if element == BOX_OID else ","
@@ -244,7 +275,7 @@ def _own_type(name: str, value: Any) -> str:  # noqa: PLR0911 - one return per t
         case "Range":
             return _range(value)
         case "BitString":
-            return str(value.as_string())
+            return str(value.as_string()).replace(" ", "")  # spaced between bytes
         case "Record":  # a composite
             return "(" + ",".join(_field(field) for field in value.values()) + ")"
         case "Point":
@@ -261,8 +292,25 @@ def _own_type(name: str, value: Any) -> str:  # noqa: PLR0911 - one return per t
             points = ",".join(_point(point) for point in value.points)
             closed = name == "Polygon" or value.is_closed
             return f"({points})" if closed else f"[{points}]"
-    msg = f"snapq: asyncpg gave a {name}, which snapq cannot show as PostgreSQL's text"
+    msg = (
+        f"snapq: asyncpg gave a {name}, which snapq cannot show as PostgreSQL's text: run "
+        "this test with --snapq-async-driver=psycopg"
+    )
     raise UnshowableValueError(msg)
+
+
+def _address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """An address as inet_out writes it: an IPv6 address whose first 96 bits are zero,
+    or that maps an IPv4 one, ends in the IPv4 form (``::ffff:1.2.3.4``)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    words = [int(address) >> (16 * (7 - index)) & 0xFFFF for index in range(8)]
+    tail = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if words[:6] == [0] * 6 and words[6]:
+        return f"::{tail}"
+    if words[:5] == [0] * 5 and words[5] == 0xFFFF:
+        return f"::ffff:{tail}"
+    return str(address)
 
 
 def _range(value: Any) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from snapq._database.libpq import says_the_run_is_unwell, simple_query
-from snapq._errors import IsolationError
+from snapq._errors import IsolationError, SnapqError, UnshowableValueError
 from snapq._sql import pg_text
 from snapq._sql.asyncpg_text import asyncpg_text, error_details, refused_column, status_of
 from snapq._sql.compile import CompiledSQL, compile_execution, compile_for_display
@@ -50,6 +50,11 @@ LOCK_NOT_AVAILABLE = "55P03"
 _UNWELL_NOTE = (
     "snapq: this error says that the test run is unwell, not what the statement "
     "gives, so it is not a result: it is neither recorded nor compared with a snapshot."
+)
+_ASYNCPG_COULD_NOT_LOAD = (
+    "snapq: asyncpg could not load a value of this result as a Python value ({error}), so "
+    "snapq cannot show it: run this test with --snapq-async-driver=psycopg, which gives "
+    "snapq PostgreSQL's own text"
 )
 _NOT_STREAMED = {"stream_results": False, "yield_per": None}
 _CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
@@ -97,9 +102,11 @@ def execute(
         server_side = getattr(error.orig, "sqlstate", None) is not None
         end_savepoint(not server_side)  # a client-side error: the statement did run
         result = QueryResult(error=query_error(error))
-    except BaseException:
+    except BaseException as error:
         _CAPTURE.reset(token)
         end_savepoint(False)
+        if _asyncpg_could_not_load(error, connection):
+            raise UnshowableValueError(_ASYNCPG_COULD_NOT_LOAD.format(error=error)) from error
         raise
     else:
         _CAPTURE.reset(token)
@@ -157,6 +164,16 @@ def _read(
     if rows is None:  # asyncpg's: its own values, read below SQLAlchemy's processing
         rows = _asyncpg_rows(names, cursor_result.cursor.fetchall(), capture.type_oids, ignored)
     return rows_result(names, rows, capture.type_oids, ignored=ignored)
+
+
+def _asyncpg_could_not_load(error: BaseException, connection: Connection) -> bool:
+    """Tell whether ``error`` is asyncpg failing to decode a value Python cannot hold
+    (a BC date, year 10000, 24:00, an interval past timedelta's range)."""
+    return (
+        isinstance(error, ValueError | OverflowError)
+        and not isinstance(error, SnapqError)
+        and pg_text.is_asyncpg_connection(connection.connection.driver_connection)
+    )
 
 
 def _asyncpg_rows(

@@ -22,6 +22,11 @@ def is_psycopg_cursor(cursor: object) -> bool:
     return psycopg is not None and isinstance(cursor, psycopg.Cursor | psycopg.AsyncCursor)
 
 
+def is_asyncpg_connection(driver: object) -> bool:
+    asyncpg = sys.modules.get("asyncpg")  # imported by the driver, if in use
+    return asyncpg is not None and isinstance(driver, asyncpg.Connection)
+
+
 def rows_of(cursor: Any) -> tuple[tuple[Cell, ...], ...] | None:
     """Return the rows of psycopg ``cursor``'s current result as PostgreSQL's text
     (None: it has no result)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from snapq._sql.result import Cell, Column, QueryError, QueryResult
@@ -82,8 +83,8 @@ def format_cell(text: Cell, column: Column | None = None) -> str:
     """Show one value's text exactly and unambiguously.
 
     NULL is ``NULL``. A text that could be mistaken for something else (empty, the
-    word NULL, surrounding whitespace, a quoted cell, control characters) is shown
-    as a Python string literal; any other text as it is.
+    word NULL, surrounding whitespace, a quoted cell, control or invisible
+    characters) is shown as a Python string literal; any other text as it is.
     """
     if text is None:
         return NULL
@@ -97,9 +98,17 @@ def format_cell(text: Cell, column: Column | None = None) -> str:
         or any(line != line.rstrip() for line in text.split("\n"))
         or (type_oid not in JSON_TYPES and _reads_as_a_quoted_cell(text))
         or _CONTROL.search(text)
+        or (not text.isascii() and _has_invisible_characters(text))
     ):
         return repr(text)
     return text
+
+
+def _has_invisible_characters(text: str) -> bool:
+    """Tell whether ``text`` holds a format character: a zero-width space or joiner,
+    a direction mark, a byte-order mark. A reader cannot see them, and bidirectional
+    controls reorder what is shown."""
+    return any(unicodedata.category(character) == "Cf" for character in text)
 
 
 def _reads_as_a_quoted_cell(text: str) -> bool:

@@ -82,7 +82,20 @@ def test_control_characters_never_reach_the_table_raw() -> None:
     assert all(unicodedata.category(char) != "Cc" for char in cell)
 
 
-@pytest.mark.parametrize("value", ["a\x85b", "a\x9b31mb", "a\u2028b", "a\u2029b"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a\x85b",
+        "a\x9b31mb",
+        "a\u2028b",
+        "a\u2029b",
+        "\u200b",
+        "a\u200bb",
+        "\ufeffbom",
+        "abc\u202edef",
+        "soft\u00adhyphen",
+    ],
+)
 def test_c1_controls_and_unicode_line_breaks_are_shown_as_python_literals(value: str) -> None:
     assert format_cell(value) == repr(value)
 
