@@ -18,6 +18,7 @@ from snapq._errors import (
     UnshowableValueError,
 )
 from snapq._queries import assert_queries
+from snapq._schema.migrations import alembic_upgrade
 from snapq._schema.sql_files import load_sql
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "SnapqError",
     "SnapshotFileError",
     "UnshowableValueError",
+    "alembic_upgrade",
     "assert_queries",
     "assert_query",
     "assert_query_async",

@@ -1,0 +1,181 @@
+"""alembic_upgrade: the schema from a project's own Alembic migrations, with the
+env.py that ``alembic init`` writes and with the connection-sharing recipe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Runner, assert_outcomes
+
+FIRST = '''
+"""authors"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("authors", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.Text))
+    op.execute("INSERT INTO authors (name) VALUES ('Ursula')")
+'''
+
+SECOND = '''
+"""books"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "books",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("author_id", sa.Integer, sa.ForeignKey("authors.id")),
+        sa.Column("title", sa.Text),
+    )
+    {statement}
+'''
+
+# The recipe from Alembic's cookbook: use a connection that the caller passes.
+SHARING = """
+def run_migrations_online() -> None:
+    connectable = config.attributes.get("connection", None)
+    if connectable is None:
+        connectable = engine_from_config(
+            config.get_section(config.config_ini_section, {}),
+            prefix="sqlalchemy.",
+            poolclass=pool.NullPool,
+        )
+        with connectable.connect() as connection:
+            do_run_migrations(connection)
+    else:
+        do_run_migrations(connectable)
+
+
+def do_run_migrations(connection):
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+# An env.py that takes its URL from the application's settings: here, another
+# database on the same server.
+APP_SETTINGS = """
+from sqlalchemy.engine import make_url
+
+config.set_main_option(
+    "sqlalchemy.url",
+    make_url(config.get_main_option("sqlalchemy.url"))
+    .set(database="postgres")
+    .render_as_string(hide_password=False)
+    .replace("%", "%%"),
+)
+"""
+
+HOOK = """
+import logging
+from sqlalchemy import text
+from snapq import alembic_upgrade
+
+APP_LOGGER = logging.getLogger("app")  # exists before env.py's fileConfig runs
+
+def pytest_snapq_setup_database(connection):
+    alembic_upgrade(connection, "alembic.ini")
+    connection.execute(text("INSERT INTO books (author_id, title) VALUES (1, 'Earthsea')"))
+"""
+
+TESTS = """
+import logging
+from sqlalchemy import text
+
+def test_the_migrations_built_the_schema(snapq_connection):
+    rows = snapq_connection.execute(
+        text("SELECT a.name, b.title FROM books b JOIN authors a ON a.id = b.author_id")
+    )
+    assert rows.all() == [("Ursula", "Earthsea")]
+    version = snapq_connection.execute(text("SELECT version_num FROM alembic_version"))
+    assert version.scalar() == "0002"
+
+def test_env_py_left_logging_as_it_was():
+    assert not logging.getLogger("app").disabled
+"""
+
+
+def alembic_project(path: Path, *, statement: str = "pass", env_py: str | None = None) -> None:
+    """Write a project as ``alembic init`` makes it, with two migrations."""
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "init", "alembic"],
+        cwd=path,
+        check=True,
+        capture_output=True,
+    )
+    versions = path / "alembic" / "versions"
+    (versions / "0001_authors.py").write_text(FIRST)
+    (versions / "0002_books.py").write_text(SECOND.format(statement=statement))
+    env = path / "alembic" / "env.py"
+    text = env.read_text()
+    if env_py == "sharing":
+        start = text.index("def run_migrations_online")
+        end = text.index("if context.is_offline_mode()")
+        text = text[:start] + SHARING + "\n\n" + text[end:]
+    elif env_py == "app-settings":
+        text = text.replace("target_metadata = None", "target_metadata = None\n" + APP_SETTINGS)
+    env.write_text(text)
+
+
+@pytest.mark.parametrize("env_py", ["default", "sharing"])
+def test_the_projects_migrations_build_the_template(runner: Runner, env_py: str) -> None:
+    alembic_project(runner.pytester.path, env_py=env_py)
+    runner.pytester.makeconftest(HOOK)
+    runner.pytester.makepyfile(test_migrated=TESTS)
+    assert_outcomes(runner.run(), passed=2)
+
+
+def test_an_env_py_that_connects_elsewhere_is_stopped_before_it_runs(runner: Runner) -> None:
+    alembic_project(runner.pytester.path, env_py="app-settings")
+    runner.pytester.makeconftest(HOOK)
+    runner.pytester.makepyfile(
+        test_migrated="""
+        from sqlalchemy import create_engine, text
+
+        def test_uses_the_database(snapq_connection):
+            pass
+        """
+    )
+    result = runner.run()
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "*alembic_upgrade: env.py connected to database 'postgres' at *, not to the "
+            "database snapq is building (*), so snapq stopped it before it ran anything "
+            "there. Make env.py use the connection snapq passes*"
+        ]
+    )
+
+
+def test_a_failing_migration_names_its_revision_statement_and_error(runner: Runner) -> None:
+    alembic_project(runner.pytester.path, statement='op.execute("INSERT INTO nowhere VALUES (1)")')
+    runner.pytester.makeconftest(HOOK)
+    runner.pytester.makepyfile("def test_uses_the_database(snapq_connection):\n    pass\n")
+    result = runner.run()
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "*alembic_upgrade: migration 0002 (0002_books.py) failed, so no template database "
+            "was made:",
+            "*INSERT INTO nowhere VALUES (1)",
+            '*UndefinedTable: relation "nowhere" does not exist*',
+        ]
+    )
