@@ -154,6 +154,12 @@ SETTINGS = (
         "10",
     ),
     SettingSpec(
+        "session_class",
+        "The ORM session class of snapq_session, as module:Class or module.Class: "
+        "sqlmodel:Session, or the project's own subclass of sqlalchemy.orm.Session.",
+        "sqlalchemy.orm:Session",
+    ),
+    SettingSpec(
         "async_driver",
         "Driver of snapq_async_engine: psycopg (psycopg 3's async connection) or asyncpg "
         "(which must be installed).",
@@ -211,6 +217,7 @@ class Settings:
     idle_in_transaction_timeout: Setting[str]
     connect_timeout: Setting[int]
     async_driver: Setting[AsyncDriver]
+    session_class: Setting[str]
 
     def answer_timeout(self) -> float | None:
         """Return how long snapq waits for an answer to its own statements: the
@@ -272,6 +279,7 @@ def resolve_settings(
         idle_in_transaction_timeout=_timeout(pick("idle_in_transaction_timeout")),
         connect_timeout=_seconds(pick("connect_timeout")),
         async_driver=_async_driver(pick("async_driver")),
+        session_class=_dotted_name(pick("session_class")),
     )
 
 
@@ -362,3 +370,17 @@ def _async_driver(setting: Setting[str | None]) -> Setting[AsyncDriver]:
         choices = ", ".join(driver.value for driver in AsyncDriver)
         msg = f"{setting.source}={setting.value!r} is not an async driver: use one of {choices}"
         raise ConfigError(msg) from None
+
+
+_DOTTED_NAME = re.compile(r"^[A-Za-z_][\w.]*[:.][A-Za-z_]\w*$")
+
+
+def _dotted_name(setting: Setting[str | None]) -> Setting[str]:
+    value = setting.value or "sqlalchemy.orm:Session"
+    if not _DOTTED_NAME.match(value):
+        msg = (
+            f"{setting.source}={value!r} is not a class's name: write module:Class or "
+            "module.Class, e.g. sqlmodel:Session"
+        )
+        raise ConfigError(msg)
+    return setting.with_value(value)

@@ -18,7 +18,7 @@ from snapq._config import PINNED_SESSION_SETTINGS, RecordMode, Setting
 from snapq._context import Pending, enter_test, leave_test
 from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
 from snapq._database.lending import lent_connections
-from snapq._errors import SetupHookError, SnapqError
+from snapq._errors import ConfigError, SetupHookError, SnapqError
 from snapq._state import RunState
 
 if TYPE_CHECKING:
@@ -264,18 +264,40 @@ def stop_if_the_server_is_gone(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def snapq_session(snapq_connection: Connection) -> Iterator[Session]:
+def snapq_session(
+    request: pytest.FixtureRequest, snapq_connection: Connection
+) -> Iterator[Session]:
     """Return an ORM ``Session`` bound to ``snapq_connection``, rolled back after the test.
 
     ``join_transaction_mode="create_savepoint"``: the session works in a savepoint,
     so application code may call ``commit()`` (which releases the savepoint) or
-    ``rollback()`` (after an IntegrityError, say) and the test goes on.
+    ``rollback()`` (after an IntegrityError, say) and the test goes on. Its class is
+    the ``snapq_session_class`` setting: ``sqlmodel:Session`` gives SQLModel's, with
+    ``exec``.
     """
-    from sqlalchemy.orm import Session
-
-    session = Session(bind=snapq_connection, join_transaction_mode="create_savepoint")
+    setting = request.config.stash[STATE].settings.session_class
+    session_class = session_class_named(setting.value, setting.source)
+    session = session_class(bind=snapq_connection, join_transaction_mode="create_savepoint")
     yield session
     session.close()
+
+
+def session_class_named(name: str, source: str) -> type[Session]:
+    """Return the ``Session`` subclass that ``name`` (``module:Class``) names."""
+    import importlib
+
+    from sqlalchemy.orm import Session
+
+    module_name, _, class_name = name.replace(":", ".").rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        msg = f"{source}={name!r}: {error}; name a class importable from the tests"
+        raise ConfigError(msg) from None
+    if not (isinstance(found, type) and issubclass(found, Session)):
+        msg = f"{source}={name!r} is not a subclass of sqlalchemy.orm.Session"
+        raise ConfigError(msg)
+    return found
 
 
 def _template_builder(config: pytest.Config) -> Callable[[Connection], None]:

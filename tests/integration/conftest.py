@@ -27,6 +27,7 @@ SETTINGS_VARIABLES = (
     "SNAPQ_INLINE_MAX_LINES",
     "SNAPQ_CONNECT_TIMEOUT",
     "SNAPQ_ASYNC_DRIVER",
+    "SNAPQ_SESSION_CLASS",
 )
 
 # pytest in a subprocess that sees Ctrl-C as a user's would: an xdist worker running

@@ -324,6 +324,25 @@ def test_an_unknown_async_driver_names_its_source_and_the_choices() -> None:
     )
 
 
+def test_the_session_class_defaults_to_sqlalchemys() -> None:
+    assert resolve().session_class.value == "sqlalchemy.orm:Session"
+
+
+@pytest.mark.parametrize("value", ["sqlmodel:Session", "app.db.Session", "app.db:AppSession"])
+def test_the_session_class_is_named_by_module_and_class(value: str) -> None:
+    assert resolve(ini={"snapq_session_class": value}).session_class.value == value
+
+
+@pytest.mark.parametrize("value", ["Session", "not a name", "app:", ":Session", "app:Sess-ion"])
+def test_a_session_class_that_is_not_a_name_names_its_source(value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve(options={"snapq_session_class": value})
+    assert str(raised.value) == (
+        f"--snapq-session-class={value!r} is not a class's name: write module:Class or "
+        "module.Class, e.g. sqlmodel:Session"
+    )
+
+
 def test_session_settings_are_what_server_options_send() -> None:
     settings = resolve()
     options = settings.server_options()
