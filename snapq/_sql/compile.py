@@ -3,11 +3,16 @@
 Display SQL shows what was sent: the statement is compiled with the values that
 reached the cursor (so Python-side column defaults added at execution appear), as
 literals. SQLAlchemy writes most; snapq writes JSON (which it cannot) and bytes
-(which it writes as text, wrongly) as casts of strings, and strings of types it has
-no literal for (INET...) as plain strings, untyped as psycopg sends them. Any other
-value (a range, an array of JSON, a custom type) stays a placeholder and is listed
-after the statement. It uses the ``named`` paramstyle, since with ``pyformat`` every
-``%`` would come out doubled.
+(which it writes as text, wrongly) as casts of strings, intervals as psycopg sends
+them (days apart from seconds), and strings of types it has no literal for (INET...)
+as plain strings, untyped as psycopg sends them. Any other value (a range, an array
+of JSON, a custom type) stays a placeholder and is listed after the statement. It
+uses the ``named`` paramstyle, since with ``pyformat`` every ``%`` would come out
+doubled.
+
+A literal keeps the type its parameter was sent with (``CAST(2.5 AS DOUBLE
+PRECISION)``) where PostgreSQL would read the literal alone as something else, and
+only there; see ``needs_cast``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,24 @@ import contextvars
 import functools
 import json
 import re
+import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from snapq._sql.literal_types import (
+    ASSIGNED,
+    Sent,
+    Typing,
+    array_needs_cast,
+    array_type,
+    dumped_type,
+    kind,
+    needs_cast,
+    own_scalar,
+    own_type,
+    places_in,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import Dialect
@@ -67,8 +87,10 @@ class _Ignored:
 IGNORED_PARAMETER = _Ignored()
 CACHE_SIZE = 4096
 _NO_VALUE: Any = object()  # no literal value given (SQLAlchemy's NO_ARG, imported late)
-# Display compilations by dialect and the SQL the driver received; see compile_execution.
+# Display compilations by dialect and the SQL the driver received, and by the compiled
+# statement they display; see _template.
 _TEMPLATES: dict[tuple[Any, ...], Any] = {}
+_BY_COMPILED: weakref.WeakKeyDictionary[Any, tuple[bool, Any]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -108,10 +130,9 @@ def compile_execution(
 ) -> CompiledSQL:
     """Compile what an execution sent: its statement with the parameters it bound.
 
-    The statement is compiled once per shape (``sent``, the SQL the driver received,
-    identifies it) with every parameter left for late rendering; each execution then
-    only renders its values into that template. Parameters named in ``ignore`` stay
-    placeholders and are not listed.
+    The statement is compiled once (see ``_template``) with every parameter left for
+    late rendering; each execution then only renders its values into that template.
+    Parameters named in ``ignore`` stay placeholders and are not listed.
     """
     if ignore:
         parameters = {
@@ -119,22 +140,7 @@ def compile_execution(
             for name, value in parameters.items()
         }
     dialect = compiled.dialect
-    # The types too: a parameter typed by its value (text().bindparams, literal())
-    # sends the same SQL for None as for True, but renders differently.
-    types = tuple(repr(bind.type) for bind in compiled.binds.values())  # type: ignore[attr-defined]
-    key = (type(dialect), _backslash_escapes(dialect), sent, types)
-    template: Any = _TEMPLATES.get(key)
-    if template is None:
-        dialect_class: Any = type(dialect)
-        with _rendering(dialect, {}):  # values come later, per execution
-            template = compiled.statement.compile(  # type: ignore[union-attr]
-                dialect=_display_dialect(dialect_class, _backslash_escapes(dialect)),
-                column_keys=compiled.column_keys,  # type: ignore[attr-defined]
-                compile_kwargs={"literal_execute": True},
-            )
-        if len(_TEMPLATES) >= CACHE_SIZE:
-            _TEMPLATES.pop(next(iter(_TEMPLATES)))
-        _TEMPLATES[key] = template
+    template = _template(compiled, sent)
     with _rendering(dialect, {}) as rendering:
         expanded = template.construct_expanded_state(_collapse_expanded(template, parameters))
     unrendered = rendering.unrendered | expanded.parameters
@@ -144,15 +150,51 @@ def compile_execution(
     return CompiledSQL(expanded.statement, listed)
 
 
+def _template(compiled: Any, sent: str) -> Any:
+    """Return the display compilation of ``compiled``, with its parameters left for
+    late rendering: kept for the compiled statement itself while SQLAlchemy keeps it
+    (its cache hands the same one to every execution of a statement), else by shape."""
+    dialect = compiled.dialect
+    dialect_class: Any = type(dialect)
+    backslash_escapes = _backslash_escapes(dialect)
+    known = _BY_COMPILED.get(compiled)
+    if known is not None and known[0] == backslash_escapes:
+        return known[1]
+    # The types too: a parameter typed by its value (text().bindparams, literal())
+    # sends the same SQL for None as for True, but renders differently.
+    types = tuple(repr(bind.type) for bind in compiled.binds.values())
+    key = (dialect_class, backslash_escapes, sent, types)
+    template: Any = _TEMPLATES.get(key)
+    if template is None:
+        with _rendering(dialect, {}):  # values come later, per execution
+            template = compiled.statement.compile(
+                dialect=_display_dialect(dialect_class, backslash_escapes),
+                column_keys=compiled.column_keys,
+                compile_kwargs={"literal_execute": True},
+            )
+        if len(_TEMPLATES) >= CACHE_SIZE:
+            _TEMPLATES.pop(next(iter(_TEMPLATES)))
+        _TEMPLATES[key] = template
+    _BY_COMPILED[compiled] = (backslash_escapes, template)
+    return template
+
+
 def _collapse_expanded(template: Any, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """Gather the values of an expanded IN parameter (``ids_1``, ``ids_2``...) back into
-    the list the template expects under ``ids``, as the cursor saw them split."""
+    """Gather the values of an expanded IN parameter (``ids_1``, ``ids_2``..., or
+    ``pairs_1_1``, ``pairs_1_2``... for tuples) back into the list the template
+    expects under ``ids``, as the cursor saw them split."""
     values = dict(parameters)
     for bind, name in template.bind_names.items():
         if bind.expanding and name not in values:
+            width = len(bind.type.types) if bind.type._is_tuple_type else 0
             items: list[Any] = []
-            while f"{name}_{len(items) + 1}" in values:
-                items.append(values.pop(f"{name}_{len(items) + 1}"))
+            while True:
+                row = f"{name}_{len(items) + 1}"
+                keys = [f"{row}_{column}" for column in range(1, width + 1)] or [row]
+                if keys[0] not in values:
+                    break
+                found = [values.pop(key) for key in keys]
+                items.append(tuple(found) if width else found[0])
             values[name] = items
     return values
 
@@ -204,58 +246,169 @@ class _DisplayLiterals:
     ) -> str:
         from sqlalchemy import bindparam as make_bindparam
         from sqlalchemy import literal
-        from sqlalchemy.sql.base import NO_ARG
         from sqlalchemy.types import NullType, String
 
-        if render_literal_value is _NO_VALUE:
-            render_literal_value = NO_ARG
-        rendering = _RENDERING.get()
         compiler: Any = self
         name = compiler._truncate_bindparam(bindparam)  # the name execution used
-        if render_literal_value is NO_ARG and name in rendering.values:
-            render_literal_value = rendering.values[name]
-        if render_literal_value is NO_ARG and bindparam.required:
+        value, given = self._value_of(bindparam, name, render_literal_value)
+        if value is _NO_VALUE:
             return f":{name}"  # no value to show (SQLAlchemy would warn and write NULL)
-        value = render_literal_value if render_literal_value is not NO_ARG else bindparam.value
-        if isinstance(bindparam.type, NullType) and render_literal_value is not NO_ARG:
+        sent = bindparam  # as SQLAlchemy sent it: its type, its place in the statement
+        if isinstance(bindparam.type, NullType) and given:
             # An untyped parameter (text() given values at execution): type it by
             # its value, as the driver would.
             bindparam = make_bindparam(name, value, type_=literal(value).type)
         try:
-            if not bindparam.expanding:
-                own = self._own_literal(bindparam.type, value)
-                if own is not None:
-                    return own
-            return str(
-                super().render_literal_bindparam(  # type: ignore[misc]
-                    bindparam, render_literal_value=render_literal_value, **kw
-                )
-            )
+            return self._written(bindparam, sent, value, **kw)
         except Exception:
             if isinstance(value, str) and not bindparam.expanding:
                 # A type SQLAlchemy has no literal for (INET, TSVECTOR...): psycopg
                 # sends the string untyped, as a quoted literal is.
-                return str(compiler.render_literal_value(value, String()))
-            rendering.unrendered[name] = value
+                return self._typed(compiler.render_literal_value(value, String()), value, sent)
+            _RENDERING.get().unrendered[name] = value
             return f":{name}"
+
+    def _value_of(self, bindparam: Any, name: str, given: Any) -> tuple[Any, bool]:
+        """Return the value to show for ``bindparam`` and whether it was given (to the
+        compilation or by name in ``_RENDERING``); ``_NO_VALUE`` for a required
+        parameter given none."""
+        from sqlalchemy.sql.base import NO_ARG
+
+        compiler: Any = self
+        values = _RENDERING.get().values
+        if given is not _NO_VALUE and given is not NO_ARG:
+            return given, True
+        if name in values:
+            return values[name], True
+        if bindparam.required:
+            return _NO_VALUE, False
+        collected = getattr(compiler, "_collected_params", None) or {}
+        if getattr(compiler, "_collect_params", False) and bindparam.key in collected:
+            return collected[bindparam.key], False  # given to .params()
+        return bindparam.effective_value, False
+
+    def _written(self, bindparam: Any, sent: Any, value: Any, **kw: Any) -> str:
+        """Write ``value`` as a literal (a list of them for IN), typed as ``sent``."""
+        if bindparam.expanding:
+            items = self._typed_items(sent, bindparam, value, **kw)
+            if items is not None:
+                return items
+            return str(
+                super().render_literal_bindparam(  # type: ignore[misc]
+                    bindparam, render_literal_value=value, **kw
+                )
+            )
+        own = self._own_literal(bindparam.type, value)
+        if own is None:
+            own = str(
+                super().render_literal_bindparam(  # type: ignore[misc]
+                    bindparam, render_literal_value=value, **kw
+                )
+            )
+        return self._typed(own, value, sent)
+
+    def _typed_items(self, sent: Any, bindparam: Any, values: Any, **kw: Any) -> str | None:
+        """Write the values of an IN list one by one, each typed as it was sent; or
+        None, to leave to SQLAlchemy what it writes its own way (no values, tuples, a
+        type's bind expression)."""
+        compiler: Any = self
+        if (
+            kw.get("bind_expression_template")
+            or not isinstance(values, list | tuple)
+            or not values
+            or bindparam.type._is_tuple_type
+            or any(isinstance(value, list | tuple) for value in values)
+        ):
+            return None
+        written = []
+        for value in values:
+            own = self._own_literal(bindparam.type, value)
+            if own is None:
+                own = str(compiler.render_literal_value(value, bindparam.type))
+            written.append(self._typed(own, value, sent))
+        return ", ".join(written)
+
+    def visit_binary(self, binary: Any, **kw: Any) -> str:
+        # Before the operands are written: a literal that meets a typed expression
+        # takes its type from it, and needs no cast to keep it (see needs_cast).
+        self._places().update(places_in(binary))
+        return str(super().visit_binary(binary, **kw))  # type: ignore[misc]
+
+    def visit_pow_func(self, fn: Any, **kw: Any) -> str:
+        # SQLAlchemy's PostgreSQL compiler drops kw (literal_binds) for power().
+        compiler: Any = self
+        return f"power{compiler.function_argspec(fn, **kw)}"
+
+    def _places(self) -> dict[Any, str]:
+        """Where each bind parameter met a typed expression, by parameter."""
+        places: dict[Any, str] | None = self.__dict__.get("_snapq_places")
+        if places is None:
+            places = self.__dict__["_snapq_places"] = {}
+        return places
+
+    def _typed(self, written: str, value: Any, bindparam: Any) -> str:
+        """Return the literal ``written``, cast to the type ``bindparam`` was sent
+        with where PostgreSQL would not give it that type on its own."""
+        array = written.startswith("ARRAY[") and isinstance(value, list | tuple)
+        own = None if array else own_type(written)
+        if not array and own is None:
+            return written  # typed already (a cast, a function call)
+        typing = self._typing(bindparam)
+        sent = typing.cast if typing.cast is not None else dumped_type(value)
+        if typing.typed_after or sent is None:
+            return written
+        if array:
+            needed = array_needs_cast(array_type(value), sent, typing.place)
+        else:
+            needed = needs_cast(own, written, sent, typing.place, float_bind=typing.float_bind)
+        return f"CAST({written} AS {sent.name})" if needed else written
+
+    def _typing(self, bindparam: Any) -> Typing:
+        """Return what types ``bindparam`` as sent, worked out once per compilation:
+        a template serves many executions."""
+        known: dict[Any, Typing] = self.__dict__.setdefault("_snapq_typing", {})
+        typing = known.get(bindparam)
+        if typing is None:
+            typing = known[bindparam] = self._typing_of(bindparam)
+        return typing
+
+    def _typing_of(self, bindparam: Any) -> Typing:
+        from sqlalchemy.types import Float
+
+        compiler: Any = self
+        crud = getattr(bindparam, "_is_crud", False)
+        place = ASSIGNED if crud else self._places().get(bindparam)
+        float_bind = isinstance(bindparam.type, Float)
+        impl = bindparam.type._unwrapped_dialect_impl(compiler.dialect)
+        if not (compiler.dialect._bind_typing_render_casts and impl.render_bind_cast):
+            return Typing(None, place, float_bind=float_bind)  # typed by its value
+        # SQLAlchemy writes some casts after the literal too (UUID's, in a template).
+        typed_after = impl.render_literal_cast and bindparam in compiler.literal_execute_params
+        name = str(compiler.render_bind_cast(bindparam.type, impl, "")).removeprefix("::")
+        return Typing(Sent(kind(name), name), place, float_bind=float_bind, typed_after=typed_after)
 
     def _own_literal(self, type_: Any, value: Any) -> str | None:
         """Write what SQLAlchemy would write wrongly or not at all, as psycopg sends
-        it: JSON (serialized as the engine does) and bytes (in hex)."""
-        from sqlalchemy.sql.elements import Null
+        it: JSON (serialized as the engine does), bytes (in hex), intervals (days
+        apart from seconds: ``1 day`` is not ``24:00:00``), NaN and infinities."""
         from sqlalchemy.types import JSON, LargeBinary
 
         if isinstance(type_, JSON):
-            if value is type_.NULL:  # JSON's null, whatever none_as_null says
-                value = None
-            elif isinstance(value, Null) or (value is None and type_.none_as_null):
-                return "NULL"
-            return self._cast(_RENDERING.get().json_dumps(value), type_)  # None: null
+            return self._json_literal(type_, value)
         if value is None:
             return "NULL"
         if isinstance(type_, LargeBinary) and isinstance(value, bytes | bytearray | memoryview):
             return self._cast("\\x" + bytes(value).hex(), type_)
-        return None
+        return own_scalar(type_, value)
+
+    def _json_literal(self, type_: Any, value: Any) -> str:
+        from sqlalchemy.sql.elements import Null
+
+        if value is type_.NULL:  # JSON's null, whatever none_as_null says
+            value = None
+        elif isinstance(value, Null) or (value is None and type_.none_as_null):
+            return "NULL"
+        return self._cast(_RENDERING.get().json_dumps(value), type_)  # None: null
 
     def _cast(self, text: str, type_: Any) -> str:
         from sqlalchemy.types import String

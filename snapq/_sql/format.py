@@ -1,11 +1,12 @@
 """Pretty-print PostgreSQL with sqlglot, without ever changing what the SQL means.
 
 sqlglot respells some things (``::`` as CAST, ``now()`` as CURRENT_TIMESTAMP,
-upper-case interval units, default NULLS FIRST/LAST dropped), all equivalent in
-PostgreSQL. But it also makes changes that are not (``interval '3 days 04:05:06'``
-loses its time, ``current_timestamp(0)`` its precision), so every result is
-checked: its literals, names, operators and meaningful keywords must be those of
-the input, up to the known equivalent respellings. A statement that fails the
+``timestamp with time zone`` as TIMESTAMPTZ, upper-case interval units, default
+NULLS FIRST/LAST dropped), all equivalent in PostgreSQL. But it also makes changes
+that are not (``interval '3 days 04:05:06'`` loses its time, ``current_timestamp(0)``
+its precision), so every result is checked: its literals, names, operators and
+meaningful keywords must be those of the input, up to the known equivalent
+respellings. A statement that fails the
 check, that sqlglot cannot parse, or that it parses as something else (``LISTEN
 foo`` comes back as ``LISTEN AS foo``) is shown as given, with a note saying so.
 """
@@ -126,16 +127,20 @@ def _meaning(sql: str) -> list[tuple[str, str]]:
     from sqlglot.parser import Parser
 
     tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(sql)
+    zoned = _time_zone_types(tokens)
     meaning = []
-    for token in tokens:
+    for index, token in enumerate(tokens):
         kind, text = token.token_type, token.text
+        if index in zoned and zoned[index] is None:
+            continue  # the WITH TIME ZONE of a type, folded into the type
         if kind == TokenType.IDENTIFIER:
             meaning.append(("name", text))  # quoted: case matters
         elif kind in (TokenType.VAR, TokenType.CURRENT_TIMESTAMP, TokenType.CURRENT_DATE):
             if text.lower() not in _RESPELLED:
                 meaning.append(("name", _SAME.get(text.lower(), text.lower())))
         elif kind in Parser.TYPE_TOKENS:
-            meaning.append(("type", kind.name))  # by kind: int4 and INT are one type
+            # by kind: int4 and INT are one type
+            meaning.append(("type", zoned.get(index) or kind.name))
         elif kind == TokenType.NUMBER:
             meaning.append(("number", text))
         elif "STRING" in kind.name:
@@ -145,6 +150,31 @@ def _meaning(sql: str) -> list[tuple[str, str]]:
         elif not text[:1].isalnum() and text not in _PUNCTUATION and text[:1] != "_":
             meaning.append(("operator", _SAME.get(text, text)))
     return sorted(meaning)
+
+
+def _time_zone_types(tokens: list[Any]) -> dict[int, str | None]:
+    """Fold ``TIMESTAMP [(p)] WITH[OUT] TIME ZONE`` into the one type sqlglot writes
+    for it (TIMESTAMPTZ or TIMESTAMP; TIME likewise): the type's index maps to the
+    folded name, and the indexes of WITH, TIME, ZONE to None."""
+    from sqlglot import TokenType
+
+    folded: dict[int, str | None] = {}
+    for index, token in enumerate(tokens):
+        if token.token_type not in (TokenType.TIMESTAMP, TokenType.TIME):
+            continue
+        after = index + 1
+        if _texts(tokens, after, 1) == ["("] and _texts(tokens, after + 2, 1) == [")"]:
+            after += 3  # a precision
+        words = _texts(tokens, after, 3)
+        if words in (["WITH", "TIME", "ZONE"], ["WITHOUT", "TIME", "ZONE"]):
+            zone = "TZ" if words[0] == "WITH" else ""
+            folded[index] = token.token_type.name + zone
+            folded.update(dict.fromkeys(range(after, after + 3)))
+    return folded
+
+
+def _texts(tokens: list[Any], start: int, count: int) -> list[str]:
+    return [token.text.upper() for token in tokens[start : start + count]]
 
 
 def display_sql(sent: CompiledSQL) -> Formatted:

@@ -2,29 +2,41 @@ from __future__ import annotations
 
 import datetime
 import json
+import uuid
 import warnings
 from collections.abc import Collection
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import (
     CHAR,
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
+    DateTime,
     Enum,
+    Float,
     Integer,
+    Interval,
     LargeBinary,
     MetaData,
+    Numeric,
+    SmallInteger,
     String,
     Table,
+    Uuid,
     bindparam,
+    func,
     insert,
     literal,
     null,
     select,
     text,
+    tuple_,
+    update,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, CITEXT
@@ -371,4 +383,263 @@ def test_every_string_type_shows_control_characters_escaped(type_: Any, dialect:
         literal("a\nb", type_).label("v"), literal(["a\nb"], ARRAY(type_)).label("a")
     )
     shown = compile_for_display(statement, dialect=dialect).sql
-    assert shown == "SELECT E'a\\nb' AS v, ARRAY[E'a\\nb'] AS a"
+    # Escaped inside the casts too (an array keeps its element type: see below).
+    assert "\n" not in shown
+    assert shown.count("E'a\\nb'") == 2
+    assert "ARRAY[E'a\\nb']" in shown
+
+
+# Types kept where the literal alone would lose them ------------------------------------
+
+typed = Table(
+    "typed",
+    metadata,
+    Column("id", Integer),
+    Column("small", SmallInteger),
+    Column("big", BigInteger),
+    Column("score", Float),
+    Column("price", Numeric),
+    Column("seen", DateTime),
+    Column("tags", ARRAY(String)),
+    Column("numbers", ARRAY(Integer)),
+    Column("days", ARRAY(Date)),
+    Column("uid", Uuid),
+    Column("span", Interval),
+)
+c = typed.c
+
+
+def shown_both_ways(statement: Any) -> str:
+    """Return the display of ``statement``, checking both paths agree on it."""
+    compiled = compile_for_display(statement, dialect=DIALECT)
+    assert executed(statement) == compiled
+    return compiled.sql.replace(" \n", " ").replace("\n", " ")
+
+
+@pytest.mark.parametrize(
+    ("statement", "sql"),
+    [
+        pytest.param(
+            select(func.round(2.5)),
+            "SELECT round(CAST(2.5 AS DOUBLE PRECISION)) AS round_1",
+            id="a-float-is-sent-as-float8",
+        ),
+        pytest.param(
+            select(literal(0.1) + literal(0.2)),
+            "SELECT CAST(0.1 AS DOUBLE PRECISION) + CAST(0.2 AS DOUBLE PRECISION) AS anon_1",
+            id="float-arithmetic",
+        ),
+        pytest.param(
+            select(c.id).where(c.id == 5_000_000_000),
+            "SELECT typed.id FROM typed WHERE typed.id = CAST(5000000000 AS INTEGER)",
+            id="an-integer-out-of-its-type-fails-as-sent",
+        ),
+        pytest.param(
+            select(c.id).where(c.id.in_([1, 5_000_000_000])),
+            "SELECT typed.id FROM typed WHERE typed.id IN (1, CAST(5000000000 AS INTEGER))",
+            id="in-a-list-too",
+        ),
+        pytest.param(
+            select(c.id).where(c.small == 40_000),
+            "SELECT typed.id FROM typed WHERE typed.small = CAST(40000 AS SMALLINT)",
+            id="smallint",
+        ),
+        pytest.param(
+            select(c.small + 1),
+            "SELECT typed.small + CAST(1 AS SMALLINT) AS anon_1 FROM typed",
+            id="smallint-arithmetic-overflows-as-smallint",
+        ),
+        pytest.param(
+            select(c.id).where(c.tags.contains(["red"])),
+            "SELECT typed.id FROM typed WHERE typed.tags @> CAST(ARRAY['red'] AS VARCHAR[])",
+            id="array-literals-are-typed-by-their-elements",
+        ),
+        pytest.param(
+            select(c.id).where(c.price == 0.1),
+            "SELECT typed.id FROM typed WHERE typed.price = CAST(0.1 AS DOUBLE PRECISION)",
+            id="a-float-against-numeric-compares-as-float8",
+        ),
+        pytest.param(
+            select(literal(Decimal(5))),
+            "SELECT CAST(5 AS NUMERIC) AS anon_1",
+            id="a-whole-decimal-is-not-an-integer",
+        ),
+        pytest.param(
+            select(literal(5, BigInteger)),
+            "SELECT CAST(5 AS BIGINT) AS anon_1",
+            id="a-bigint-alone",
+        ),
+        pytest.param(
+            select(literal(datetime.date(2024, 1, 2))),
+            "SELECT CAST('2024-01-02' AS DATE) AS anon_1",
+            id="a-date-alone",
+        ),
+        pytest.param(
+            select(literal(None, Integer)),
+            "SELECT CAST(NULL AS INTEGER) AS anon_1",
+            id="a-typed-null-alone",
+        ),
+        pytest.param(
+            select(c.id).where(c.seen == "2024-01-02 03:04:05"),
+            "SELECT typed.id FROM typed WHERE typed.seen = CAST('2024-01-02 03:04:05' AS VARCHAR)",
+            id="a-string-compared-with-a-timestamp-fails-as-sent",
+        ),
+        pytest.param(
+            select(c.id).where(c.seen > datetime.date(2024, 1, 1)),
+            "SELECT typed.id FROM typed WHERE typed.seen > CAST('2024-01-01' AS DATE)",
+            id="a-date-compared-with-a-timestamp",
+        ),
+        pytest.param(
+            select(literal(2) ** 3),
+            "SELECT power(2, 3) AS pow_1",
+            id="power-writes-its-arguments-as-literals",
+        ),
+    ],
+)
+def test_a_literal_keeps_its_type_where_alone_it_would_mean_another(
+    statement: Any, sql: str
+) -> None:
+    assert shown_both_ways(statement) == sql
+
+
+@pytest.mark.parametrize(
+    ("statement", "sql"),
+    [
+        pytest.param(
+            select(c.id).where(c.id == 5, c.big == 5, c.score > 1.5, c.price == Decimal(5)),
+            "SELECT typed.id FROM typed WHERE typed.id = 5 AND typed.big = 5"
+            " AND typed.score > 1.5 AND typed.price = 5",
+            id="numbers-compared-with-columns",
+        ),
+        pytest.param(
+            select(c.big + 1, c.score * 0.5),
+            "SELECT typed.big + 1 AS anon_1, typed.score * 0.5 AS anon_2 FROM typed",
+            id="arithmetic-with-columns",
+        ),
+        pytest.param(
+            select(things.c.id).where(
+                things.c.born.between(datetime.date(2024, 1, 1), datetime.date(2024, 2, 1)),
+                things.c.born.in_([datetime.date(2024, 1, 2)]),
+            ),
+            "SELECT things.id FROM things WHERE things.born BETWEEN '2024-01-01' AND"
+            " '2024-02-01' AND things.born IN ('2024-01-02')",
+            id="dates-compared-with-columns",
+        ),
+        pytest.param(
+            select(c.id).where(tuple_(c.id, c.seen).in_([(1, datetime.datetime(2024, 1, 1))])),
+            "SELECT typed.id FROM typed WHERE (typed.id, typed.seen) IN ((1, '2024-01-01 00:00:00'))",
+            id="tuples",
+        ),
+        pytest.param(
+            select(literal(5), literal("x"), literal(True), literal([1, 2], ARRAY(Integer))),
+            "SELECT 5 AS anon_1, 'x' AS anon_2, true AS anon_3, ARRAY[1, 2] AS anon_4",
+            id="literals-that-have-their-type",
+        ),
+        pytest.param(
+            insert(typed).values(id=None, seen=datetime.datetime(2024, 1, 1), tags=["a"]),
+            "INSERT INTO typed (id, seen, tags) VALUES (NULL, '2024-01-01 00:00:00', ARRAY['a'])",
+            id="values-stored-into-columns",
+        ),
+    ],
+)
+def test_a_literal_its_place_gives_the_type_stays_plain(statement: Any, sql: str) -> None:
+    assert shown_both_ways(statement) == sql
+
+
+@pytest.mark.parametrize(
+    ("values", "kept"),
+    [
+        pytest.param({"numbers": []}, "CAST(ARRAY[] AS INTEGER[])", id="empty-array"),
+        pytest.param(
+            {"days": [datetime.date(2024, 1, 2)]},
+            "CAST(ARRAY['2024-01-02'] AS DATE[])",
+            id="text-array-into-dates",
+        ),
+    ],
+)
+def test_an_array_stored_into_a_column_keeps_its_type_unless_it_converts(
+    values: dict[str, Any], kept: str
+) -> None:
+    assert kept in shown_both_ways(update(typed).values(**values))
+
+
+@pytest.mark.parametrize(
+    ("value", "sql"),
+    [
+        pytest.param(datetime.timedelta(days=1), "make_interval(days => 1)", id="a-day"),
+        pytest.param(
+            datetime.timedelta(days=2, seconds=3, microseconds=40),
+            "make_interval(days => 2, secs => 3.00004)",
+            id="days-and-seconds",
+        ),
+        pytest.param(
+            datetime.timedelta(seconds=-1),
+            "make_interval(days => -1, secs => 86399)",
+            id="negative",
+        ),
+        pytest.param(datetime.timedelta(0), "make_interval()", id="zero"),
+    ],
+)
+def test_intervals_keep_days_apart_from_seconds_as_psycopg_sends_them(
+    value: datetime.timedelta, sql: str
+) -> None:
+    assert shown_both_ways(select(literal(value))) == f"SELECT {sql} AS anon_1"
+
+
+@pytest.mark.parametrize(
+    ("value", "sql"),
+    [
+        pytest.param(float("nan"), "CAST('NaN' AS DOUBLE PRECISION)", id="nan"),
+        pytest.param(float("inf"), "CAST('Infinity' AS DOUBLE PRECISION)", id="infinity"),
+        pytest.param(-0.0, "CAST('-0' AS DOUBLE PRECISION)", id="minus-zero"),
+        pytest.param(Decimal("-Infinity"), "CAST('-Infinity' AS NUMERIC)", id="numeric"),
+    ],
+)
+def test_special_numbers_are_written_as_strings_of_their_type(value: Any, sql: str) -> None:
+    assert shown_both_ways(select(literal(value))) == f"SELECT {sql} AS anon_1"
+
+
+def test_a_special_number_a_column_meets_is_a_plain_string() -> None:
+    not_a_number = float("nan")
+    assert shown_both_ways(select(c.id).where(c.score == not_a_number)) == (
+        "SELECT typed.id FROM typed WHERE typed.score = 'NaN'"
+    )
+
+
+def test_text_parameters_are_typed_as_psycopg_sends_their_values() -> None:
+    # No statement around them to give a literal its type; psycopg types each value.
+    compiled = text("SELECT :n, :f, :d, :s").compile(dialect=DIALECT)
+    values = {"n": 5, "f": 0.5, "d": datetime.date(2024, 1, 2), "s": "x"}
+    shown = compile_execution(compiled, values, sent=str(compiled))
+    assert shown.sql == "SELECT 5, CAST(0.5 AS DOUBLE PRECISION), CAST('2024-01-02' AS DATE), 'x'"
+
+
+def test_a_cast_sqlalchemy_writes_after_the_literal_is_not_doubled() -> None:
+    value = uuid.UUID(int=1)
+    assert executed(select(literal(value))).sql == (
+        "SELECT '00000000-0000-0000-0000-000000000001'::UUID AS anon_1"
+    )
+    assert compile_for_display(select(literal(value)), dialect=DIALECT).sql == (
+        "SELECT CAST('00000000-0000-0000-0000-000000000001' AS UUID) AS anon_1"
+    )
+
+
+def test_asyncpg_casts_are_the_types_kept() -> None:
+    # asyncpg's dialect casts floats and numerics too; only what differs is kept.
+    statement = select(
+        literal(2.5), literal(Decimal("1.555"), Numeric(10, 2)), literal("a", Enum("a", name="e"))
+    ).where(c.price == Decimal("1.5"))
+    shown = compile_for_display(statement, dialect=postgresql.asyncpg.dialect()).sql
+    assert shown == (
+        "SELECT CAST(2.5 AS FLOAT) AS anon_1, CAST(1.555 AS NUMERIC(10, 2)) AS anon_2,"
+        " CAST('a' AS e) AS anon_3 \nFROM typed \nWHERE typed.price = 1.5"
+    )
+
+
+def test_a_tuple_in_list_split_as_the_cursor_saw_it_is_gathered_back() -> None:
+    statement = select(c.id).where(tuple_(c.id, c.small).in_([(1, 2), (3, 4)]))
+    compiled: SQLCompiler = statement.compile(dialect=DIALECT)
+    expanded = compiled.construct_expanded_state(compiled.construct_params())
+    assert set(expanded.parameters) == {"param_1_1_1", "param_1_1_2", "param_1_2_1", "param_1_2_2"}
+    shown = compile_execution(compiled, expanded.parameters, sent=expanded.statement)
+    assert shown.sql.endswith("WHERE (typed.id, typed.small) IN ((1, 2), (3, 4))")

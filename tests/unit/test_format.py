@@ -1,9 +1,22 @@
 from __future__ import annotations
 
+import datetime
 import textwrap
 
 import pytest
-from sqlalchemy import LargeBinary, column, insert, literal, null, select, table, text
+from sqlalchemy import (
+    Integer,
+    LargeBinary,
+    String,
+    column,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 
 from snapq._sql.compile import IGNORED_PARAMETER as IGNORED
@@ -250,3 +263,61 @@ def test_json_is_serialized_as_the_engine_serializes_it() -> None:
     dialect = postgresql.psycopg.dialect(json_serializer=lambda value: "custom")
     compiled = compile_for_display(insert(DOCS).values(doc={"a": 1}), dialect=dialect)
     assert compiled.sql == "INSERT INTO docs (doc) VALUES (CAST('custom' AS JSONB))"
+
+
+@pytest.mark.parametrize(
+    ("sql", "respelled"),
+    [
+        ("select cast(x as timestamp without time zone)", "CAST(x AS TIMESTAMP)"),
+        ("select cast(x as timestamp with time zone)", "CAST(x AS TIMESTAMPTZ)"),
+        ("select cast(x as time without time zone)", "CAST(x AS TIME)"),
+        ("select cast(x as time(3) with time zone)", "CAST(x AS TIMETZ(3))"),
+        ("select cast(x as timestamp without time zone[])", "CAST(x AS TIMESTAMP[])"),
+    ],
+)
+def test_types_spelled_with_their_time_zone_are_respelled_equivalently(
+    sql: str, respelled: str
+) -> None:
+    assert pretty_sql(sql) == Formatted(f"SELECT\n  {respelled}")
+
+
+def test_at_time_zone_is_not_taken_for_a_type() -> None:
+    formatted = pretty_sql("select cast(x as timestamp) at time zone 'UTC' from t")
+    assert formatted == Formatted("SELECT\n  CAST(x AS TIMESTAMP) AT TIME ZONE 'UTC'\nFROM t")
+
+
+def test_a_time_zone_sqlglot_dropped_would_be_caught() -> None:
+    from snapq._sql.format import _meaning
+
+    with_zone = "select cast(x as timestamp with time zone)"
+    assert _meaning(with_zone) != _meaning("SELECT CAST(x AS TIMESTAMP)")
+
+
+ITEMS = table("items", column("id", Integer), column("tags", postgresql.ARRAY(String)))
+
+
+@pytest.mark.parametrize(
+    ("statement", "shown"),
+    [
+        (select(func.round(2.5)), "ROUND(CAST(2.5 AS DOUBLE PRECISION)) AS round_1"),
+        (select(ITEMS.c.id).where(ITEMS.c.id == 2**40), "items.id = CAST(1099511627776 AS INT)"),
+        (
+            select(ITEMS.c.id).where(ITEMS.c.tags.contains(["red"])),
+            "items.tags @> CAST(ARRAY['red'] AS VARCHAR[])",
+        ),
+        (
+            select(literal(datetime.datetime(2024, 1, 2, 3, 4, 5))),
+            "CAST('2024-01-02 03:04:05' AS TIMESTAMP) AS anon_1",
+        ),
+        (
+            select(literal(datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC))),
+            "CAST('2024-01-02 00:00:00+00:00' AS TIMESTAMPTZ) AS anon_1",
+        ),
+        (select(literal(datetime.time(1, 2))), "CAST('01:02:00' AS TIME) AS anon_1"),
+    ],
+)
+def test_the_casts_that_keep_types_survive_formatting(statement: object, shown: str) -> None:
+    compiled = compile_for_display(statement, dialect=postgresql.psycopg.dialect())
+    formatted = pretty_sql(compiled.sql)
+    assert formatted.problem is None
+    assert shown in formatted.text
