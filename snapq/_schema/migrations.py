@@ -27,8 +27,8 @@ _OTHER_DATABASE = (
     "alembic_upgrade: env.py connected to {found}, not to the database snapq is "
     "building ({expected}), so snapq stopped it before it ran anything there. Make "
     "env.py use the connection snapq passes, config.attributes['connection'], or the "
-    "URL it sets, config.get_main_option('sqlalchemy.url'), when they are given: for "
-    "example, read the application's URL only where sqlalchemy.url is empty."
+    "URL it sets, config.get_main_option('sqlalchemy.url'): set the application's URL "
+    "only when config.attributes has no 'connection' (see the Schema page of the docs)."
 )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Runner, assert_outcomes
+from tests.integration.conftest import Runner, assert_outcomes, doc_block
 
 FIRST = '''
 """authors"""
@@ -45,6 +45,7 @@ def upgrade():
         sa.Column("author_id", sa.Integer, sa.ForeignKey("authors.id")),
         sa.Column("title", sa.Text),
     )
+    op.execute("INSERT INTO books (author_id, title) VALUES (1, 'Earthsea')")
     {statement}
 '''
 
@@ -83,18 +84,23 @@ config.set_main_option(
     .replace("%", "%%"),
 )
 """
+# The application's settings that the docs' env.py recipe reads.
+MYAPP_SETTINGS = """
+class Settings:
+    database_url = "postgresql+psycopg://nobody@/the_applications_database"
 
-HOOK = """
-import logging
-from sqlalchemy import text
-from snapq import alembic_upgrade
-
-APP_LOGGER = logging.getLogger("app")  # exists before env.py's fileConfig runs
-
-def pytest_snapq_setup_database(connection):
-    alembic_upgrade(connection, "alembic.ini")
-    connection.execute(text("INSERT INTO books (author_id, title) VALUES (1, 'Earthsea')"))
+settings = Settings()
 """
+
+# The docs' hook, and a logger the application makes before env.py's fileConfig runs.
+HOOK = (
+    doc_block("schema.md", "alembic_upgrade(connection")
+    + """
+import logging
+
+APP_LOGGER = logging.getLogger("app")
+"""
+)
 
 TESTS = """
 import logging
@@ -132,10 +138,16 @@ def alembic_project(path: Path, *, statement: str = "pass", env_py: str | None =
         text = text[:start] + SHARING + "\n\n" + text[end:]
     elif env_py == "app-settings":
         text = text.replace("target_metadata = None", "target_metadata = None\n" + APP_SETTINGS)
+    elif env_py == "documented-app-settings":
+        recipe = doc_block("schema.md", "settings.database_url")
+        text = text.replace("target_metadata = None", "target_metadata = None\n" + recipe)
+        (path / "myapp").mkdir()
+        (path / "myapp" / "__init__.py").write_text("")
+        (path / "myapp" / "settings.py").write_text(MYAPP_SETTINGS)
     env.write_text(text)
 
 
-@pytest.mark.parametrize("env_py", ["default", "sharing"])
+@pytest.mark.parametrize("env_py", ["default", "sharing", "documented-app-settings"])
 def test_the_projects_migrations_build_the_template(runner: Runner, env_py: str) -> None:
     alembic_project(runner.pytester.path, env_py=env_py)
     runner.pytester.makeconftest(HOOK)

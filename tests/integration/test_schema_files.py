@@ -8,20 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Runner, assert_outcomes
+from tests.integration.conftest import Runner, assert_outcomes, doc_block
 
 # Written by PostgreSQL 18's pg_dump from a database with an enum, a serial key, a
 # foreign key, a function, a view, an index, a comment, and text with tabs, newlines
 # and backslashes in its COPY data.
 LIBRARY_DUMP = Path(__file__).parent / "dumps" / "library.sql"
 
-LOADS_THE_DUMP = """
-from pathlib import Path
+# After the docs' hook, which loads schema.sql, a conftest further in adds a row.
+ADDS_A_ROW = """
 from sqlalchemy import text
-from snapq import load_sql
 
 def pytest_snapq_setup_database(connection):
-    load_sql(connection, "library.sql")
     # The dump empties search_path; load_sql sets it back, so this finds the table.
     connection.execute(text("INSERT INTO authors (name) VALUES ('Added by the hook')"))
 """
@@ -48,9 +46,11 @@ def test_the_sessions_settings_are_snapqs(snapq_connection):
 
 
 def test_a_plain_pg_dump_loads_into_the_template(runner: Runner) -> None:
-    shutil.copy(LIBRARY_DUMP, runner.pytester.path / "library.sql")
-    runner.pytester.makeconftest(LOADS_THE_DUMP)
-    runner.pytester.makepyfile(test_library=USES_THE_DUMP)
+    shutil.copy(LIBRARY_DUMP, runner.pytester.path / "schema.sql")
+    runner.pytester.makeconftest(doc_block("schema.md", "load_sql(connection"))
+    inner = runner.pytester.mkpydir("library")
+    (inner / "conftest.py").write_text(ADDS_A_ROW)
+    (inner / "test_library.py").write_text(USES_THE_DUMP)
     assert_outcomes(runner.run(), passed=3)
 
 
