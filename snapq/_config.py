@@ -27,6 +27,7 @@ class SettingSpec:
     name: str
     help: str
     default: str | None = None
+    boolean: bool = False  # the flag alone means true
 
     @property
     def flag(self) -> str:
@@ -131,6 +132,21 @@ SETTINGS = (
         "PostgreSQL found that has them all.",
     ),
     SettingSpec(
+        "schema_files",
+        "Files the schema is built from, as globs relative to the rootdir, separated by "
+        "spaces, commas or lines (alembic/versions/*.py app/models/**/*.py schema.sql): "
+        "snapq then keeps the built template and reuses it in later runs while these, the "
+        "setup hooks' modules, the files alembic_upgrade and load_sql read, the server "
+        "and snapq are unchanged.",
+    ),
+    SettingSpec(
+        "rebuild",
+        "Build the kept template anew in this run, as if what it is built from had "
+        "changed (the flag alone, or true or false).",
+        "false",
+        boolean=True,
+    ),
+    SettingSpec(
         "inline_max_lines",
         "Largest inline snapshot (sql= or results=) snapq writes into a test, in lines; "
         "a larger one fails instead, suggesting a LIMIT or snapshot=snapshot (a file).",
@@ -219,6 +235,8 @@ class Settings:
     url: Setting[str | None] = field(repr=False)  # it may hold a password
     pg_bin: Setting[str | None]
     extensions: Setting[tuple[str, ...]]
+    schema_files: Setting[tuple[str, ...]]
+    rebuild: Setting[bool]
     statement_timeout: Setting[str]
     lock_timeout: Setting[str]
     idle_in_transaction_timeout: Setting[str]
@@ -282,6 +300,8 @@ def resolve_settings(
         url=url.with_value(normalize_url(url.value, url.source)) if url.value else url,
         pg_bin=pick("pg_bin"),
         extensions=_names(pick("extensions")),
+        schema_files=_names(pick("schema_files")),
+        rebuild=_boolean(pick("rebuild")),
         statement_timeout=_timeout(pick("statement_timeout")),
         lock_timeout=_timeout(pick("lock_timeout")),
         idle_in_transaction_timeout=_timeout(pick("idle_in_transaction_timeout")),
@@ -398,3 +418,16 @@ def _names(setting: Setting[str | None]) -> Setting[tuple[str, ...]]:
     """A list of names, separated by commas or whitespace, each once."""
     names = re.split(r"[\s,]+", setting.value or "")
     return setting.with_value(tuple(dict.fromkeys(name for name in names if name)))
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _boolean(setting: Setting[str | None]) -> Setting[bool]:
+    value = (setting.value or "false").lower()
+    if value not in _TRUE + _FALSE:
+        accepted = ", ".join(_TRUE + _FALSE)
+        msg = f"{setting.source}={setting.value!r} is not true or false: use one of {accepted}"
+        raise ConfigError(msg)
+    return setting.with_value(value in _TRUE)

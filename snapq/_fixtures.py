@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from snapq._config import PINNED_SESSION_SETTINGS, RecordMode, Setting
 from snapq._context import Pending, enter_test, leave_test
 from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
+from snapq._database.kept import SchemaSource
 from snapq._database.lending import lent_connections
 from snapq._errors import ConfigError, SetupHookError, SnapqError
 from snapq._state import RunState
@@ -171,7 +173,7 @@ def snapq_url(request: pytest.FixtureRequest) -> str:
     workerinput = getattr(config, "workerinput", None)
     role = str(workerinput["workerid"]) if workerinput else "main"
     try:
-        url = provisioner.database_url(role, _template_builder(config))
+        url = provisioner.database_url(role, _template_builder(config), _schema_source(config))
     except SnapqError as error:
         failure = str(error) if str(error).startswith("snapq") else f"snapq: {error}"
     else:
@@ -298,6 +300,21 @@ def session_class_named(name: str, source: str) -> type[Session]:
         msg = f"{source}={name!r} is not a subclass of sqlalchemy.orm.Session"
         raise ConfigError(msg)
     return found
+
+
+def _schema_source(config: pytest.Config) -> SchemaSource | None:
+    """Return what the run declares its schema is built from, if it keeps its template."""
+    settings = config.stash[STATE].settings
+    if not settings.schema_files.value:
+        return None
+    impls = config.hook.pytest_snapq_setup_database.get_hookimpls()
+    hook_files = {Path(inspect.getsourcefile(impl.function) or impl.plugin_name) for impl in impls}
+    return SchemaSource(
+        root=config.rootpath,
+        patterns=settings.schema_files.value,
+        hook_files=tuple(sorted(hook_files)),
+        rebuild=settings.rebuild.value,
+    )
 
 
 def _template_builder(config: pytest.Config) -> Callable[[Connection], None]:

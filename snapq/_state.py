@@ -46,6 +46,7 @@ class RunState:
     settings: Settings
     snapshot_extension: type  # syrupy's extension class for this project's files
     given_run: Run | None = None  # a worker's, handed over by the controller
+    checkout: str = ""  # stands for the rootdir: kept templates are the checkout's own
     recorder: Recorder = field(default_factory=Recorder)
     notes: list[str] = field(default_factory=list)  # non-fatal problems, for the summary
     problems: list[str] = field(default_factory=list)  # what makes the run fail, for the summary
@@ -73,7 +74,7 @@ class RunState:
     @property
     def provisioner(self) -> Provisioner:
         if self._provisioner is None:
-            self._provisioner = Provisioner(self.settings, self.run)
+            self._provisioner = Provisioner(self.settings, self.run, checkout=self.checkout)
         return self._provisioner
 
     @property

@@ -21,6 +21,7 @@ from snapq._async_fixtures import (  # noqa: F401 - pytest finds the fixtures in
     snapq_async_session,
 )
 from snapq._config import SETTINGS, RecordMode, Settings, resolve_settings
+from snapq._database.kept import checkout_key
 from snapq._database.provision import describe_server
 from snapq._database.run import Run, remove_stale_runs
 from snapq._errors import ConfigError
@@ -50,7 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for spec in SETTINGS:
         default = f" Default: {spec.default}." if spec.default else ""
         text = f"{spec.help}{default} Also {spec.other_spellings}."
-        group.addoption(spec.flag, dest=spec.ini_key, default=None, help=text)
+        alone = {"nargs": "?", "const": "true"} if spec.boolean else {}
+        group.addoption(spec.flag, dest=spec.ini_key, default=None, help=text, **alone)
         parser.addini(spec.ini_key, text)
 
 
@@ -72,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings,
         snapshot_extension=_snapshot_extension(config, settings),
         given_run=Run.from_dict(given) if given is not None else None,
+        checkout=checkout_key(config.rootpath),
     )
     config.stash[STATE] = state
     if state.owns_run:

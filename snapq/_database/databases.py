@@ -132,6 +132,14 @@ def database_exists(admin: Connection, name: str) -> bool:
     return admin.execute(query, {"name": name}).first() is not None
 
 
+def all_databases(admin: Connection) -> list[str]:
+    """Return the server's databases but the maintenance one and the two templates."""
+    rows = admin.exec_driver_sql(
+        "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'"
+    )
+    return [name for (name,) in rows]
+
+
 def databases_by_run(admin: Connection) -> dict[str, list[str]]:
     """Return the names of every run's databases on the server, by run id."""
     runs: dict[str, list[str]] = {}

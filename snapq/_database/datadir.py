@@ -61,20 +61,28 @@ def private_cache() -> Path:
 
 
 def fill_data_dir(
-    data_dir: Path, *, install: PostgresInstall, cache: Path, user: pwd.struct_passwd | None
+    data_dir: Path,
+    *,
+    install: PostgresInstall,
+    cache: Path,
+    user: pwd.struct_passwd | None,
+    kept: str | None = None,
 ) -> None:
     """Make ``data_dir`` a freshly initialised data directory: from the cache if it
-    has one, else by initdb, which then fills the cache for later runs."""
-    key_source = json.dumps([install.version, INITDB_ARGS, SUPERUSER, user and user.pw_name])
-    key = hashlib.sha256(key_source.encode()).hexdigest()[:12]
-    cached = cache / f"initdb-{install.version}-{key}"
+    has one, else by initdb, which then fills the cache for later runs. With
+    ``kept`` (a checkout), the cached data directory that holds its kept templates
+    comes first."""
+    cached = cache / f"initdb-{_cache_key(install, user)}"
+    with_templates = kept_data_dir(install, cache, user, checkout=kept or "")
+    if kept and (with_templates / "PG_VERSION").is_file():
+        try:
+            _copy_data_dir(with_templates, data_dir, user)
+        except OSError:  # replaced by another run as it was copied: start afresh
+            shutil.rmtree(data_dir, ignore_errors=True)
+        else:
+            return
     if (cached / "PG_VERSION").is_file():
-        # Made private first: copytree would make it, and write into it, at the umask's
-        # mode (0755, 0644), and fix the modes only once done.
-        data_dir.mkdir(mode=0o700)
-        shutil.copytree(cached, data_dir, symlinks=True, dirs_exist_ok=True)
-        if user is not None:
-            chown_tree(data_dir, user)
+        _copy_data_dir(cached, data_dir, user)
         return
     # initdb runs in the run directory, which may be in memory, and is copied to the
     # cache afterwards: faster than running it on a disk.
@@ -98,6 +106,43 @@ def fill_data_dir(
         )
         raise ServerStartError(msg)
     _publish(data_dir, cached)
+
+
+def _copy_data_dir(cached: Path, data_dir: Path, user: pwd.struct_passwd | None) -> None:
+    # Made private first: copytree would make it, and write into it, at the umask's
+    # mode (0755, 0644), and fix the modes only once done.
+    data_dir.mkdir(mode=0o700)
+    shutil.copytree(cached, data_dir, symlinks=True, dirs_exist_ok=True)
+    if user is not None:
+        chown_tree(data_dir, user)
+
+
+def _cache_key(install: PostgresInstall, user: pwd.struct_passwd | None) -> str:
+    key_source = json.dumps([install.version, INITDB_ARGS, SUPERUSER, user and user.pw_name])
+    return f"{install.version}-{hashlib.sha256(key_source.encode()).hexdigest()[:12]}"
+
+
+def kept_data_dir(
+    install: PostgresInstall, cache: Path, user: pwd.struct_passwd | None, *, checkout: str
+) -> Path:
+    """Where the data directory holding a checkout's kept templates is cached."""
+    return cache / f"kept-{checkout}-{_cache_key(install, user)}"
+
+
+def keep_data_dir(data_dir: Path, target: Path) -> None:
+    """Copy the stopped server's ``data_dir`` to ``target``, replacing what is there:
+    a run that starts meanwhile copies either the old one or the new one, whole."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+    try:
+        copy = scratch / "copy"
+        shutil.copytree(
+            data_dir, copy, symlinks=True, ignore=shutil.ignore_patterns("postmaster.*")
+        )
+        if target.exists():
+            target.rename(scratch / "old")
+        copy.rename(target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _publish(source: Path, target: Path) -> None:

@@ -95,11 +95,14 @@ class ServerInfo:
         return cls(**json.loads(path.read_text()))
 
 
-def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> ServerInfo:
+def start_server(
+    install: PostgresInstall, *, run_dir: Path, owner_pid: int, kept: str | None = None
+) -> ServerInfo:
     """Start a server whose files all live in ``run_dir``; return how to reach it.
 
     A watchdog process stops the server and removes ``run_dir`` as soon as
-    ``owner_pid`` exits, even if it is killed.
+    ``owner_pid`` exits, even if it is killed. With ``kept`` (a checkout), its data
+    directory starts with the templates earlier runs of that checkout kept.
     """
     user = server_user()
     # The data directory goes in here: no other user may be able to swap it for theirs.
@@ -121,7 +124,7 @@ def start_server(install: PostgresInstall, *, run_dir: Path, owner_pid: int) -> 
         # The server user may traverse the run directory but owns only what it writes.
         run_dir.chmod(0o711)
         chown_tree(socket_dir, user)
-    fill_data_dir(data_dir, install=install, cache=cache, user=user)
+    fill_data_dir(data_dir, install=install, cache=cache, user=user, kept=kept)
     log_path = run_dir / "postgres.log"
     command = [str(install.tool("postgres")), "-D", str(data_dir), "-k", str(socket_dir)]
     command += ["-p", str(PORT)]
@@ -176,13 +179,14 @@ def _runnable_by(
     return copy
 
 
-def stop_server(info: ServerInfo) -> None:
-    """Stop the server at once (it holds nothing worth a clean shutdown)."""
+def stop_server(info: ServerInfo, *, clean: bool = False) -> None:
+    """Stop the server at once (it holds nothing worth a clean shutdown), or cleanly,
+    with a checkpoint, where its data directory is kept."""
     pid_file = Path(info.data_dir) / "postmaster.pid"
     if not _is_our_postmaster(info.pid, pid_file):
         return
     with contextlib.suppress(ProcessLookupError):
-        os.kill(info.pid, signal.SIGQUIT)
+        os.kill(info.pid, signal.SIGINT if clean else signal.SIGQUIT)
         _continue(info.pid)  # a stopped server handles it too
     deadline = time.monotonic() + STOP_TIMEOUT
     while time.monotonic() < deadline:

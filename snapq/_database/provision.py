@@ -8,26 +8,44 @@ that builds the schema.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 from snapq._config import Settings
 from snapq._database.binaries import PostgresInstall, find_postgres
-from snapq._database.databases import Server, database_name, databases_by_run, drop_database
+from snapq._database.databases import (
+    Server,
+    all_databases,
+    database_name,
+    databases_by_run,
+    drop_database,
+)
+from snapq._database.datadir import keep_data_dir, kept_data_dir, private_cache
+from snapq._database.embedded import stop_server
+from snapq._database.kept import (
+    KEPT_PREFIX,
+    KeptTemplate,
+    SchemaSource,
+    kept_templates,
+)
 from snapq._database.liveness import Liveness
 from snapq._database.passfile import write_passfile
 from snapq._database.run import Run
 from snapq._database.template import RunTemplate, Setup, copy_template
 from snapq._database.urls import describe_url, split_password, with_passfile
+from snapq._database.users import server_user
 from snapq._errors import ConfigError, ProvisioningError, SnapqError
 
 
 class Provisioner:
     """Provide this process's database, and clean up what the run created."""
 
-    def __init__(self, settings: Settings, run: Run) -> None:
+    def __init__(self, settings: Settings, run: Run, *, checkout: str = "") -> None:
         self.settings = settings
         self.run = run
+        self.checkout = checkout  # the kept templates and their data directory are its own
         self.used_database = False
         self._install: PostgresInstall | None = None
         self._server: Server | None = None
@@ -35,6 +53,8 @@ class Provisioner:
         self._url_without_password: str | None = None
         # Databases of dead runs that this role may not drop, left as they were.
         self.left_databases: list[str] = []
+        # Whether the kept template was built or reused, and how long it took.
+        self.template_notes: list[str] = []
 
     @property
     def connect_args(self) -> dict[str, Any]:
@@ -47,13 +67,15 @@ class Provisioner:
 
     @property
     def notes(self) -> list[str]:
-        """Say what this process left alone that the user may want to clean up."""
+        """Say how the template came about, and what this process left alone that the
+        user may want to clean up."""
         if not self.left_databases:
-            return []
+            return list(self.template_notes)
         names = ", ".join(self.left_databases)
         return [
+            *self.template_notes,
             f"left databases of dead runs that the server's user may not drop (another role "
-            f"owns them, or uses them): {names}. Drop them as their owner or as a superuser."
+            f"owns them, or uses them): {names}. Drop them as their owner or as a superuser.",
         ]
 
     def install(self) -> PostgresInstall:
@@ -63,8 +85,9 @@ class Provisioner:
             )
         return self._install
 
-    def database_url(self, role: str, setup: Setup) -> str:
-        """Return the URL of this process's own copy of the run's template."""
+    def database_url(self, role: str, setup: Setup, schema: SchemaSource | None = None) -> str:
+        """Return the URL of this process's own copy of the run's template: one kept
+        across runs where ``schema`` says what it is built from."""
         self.release()
         server = Server(self._server_url(), connect_args=self.connect_args)
         self._server = server
@@ -72,9 +95,32 @@ class Provisioner:
         self._liveness.hold()
         self.used_database = True  # from here on there may be databases to drop
         self.left_databases = self._liveness.drop_dead_runs()
-        template = RunTemplate(server, run_id=self.run.run_id, setup=setup)
+        template: RunTemplate | KeptTemplate
+        if schema is None:
+            template = RunTemplate(server, run_id=self.run.run_id, setup=setup)
+        else:
+            template = self._kept_template(server, setup, schema)
         name = database_name(self.run.run_id, role)
-        return copy_template(server, template, run_id=self.run.run_id, name=name)
+        url = copy_template(server, template, name=name)
+        if isinstance(template, KeptTemplate) and template.outcome is not None:
+            self.template_notes.append(template.outcome)
+        return url
+
+    def _kept_template(self, server: Server, setup: Setup, schema: SchemaSource) -> KeptTemplate:
+        with server.connect() as admin:
+            version = admin.exec_driver_sql("SHOW server_version").scalar()
+        identity = f"PostgreSQL {version}" + (
+            f" ({self.install().bindir})" if self.settings.url.value is None else ""
+        )
+        fingerprint = schema.fingerprint(server=identity, settings=self.settings.server_options())
+        return KeptTemplate(
+            server,
+            checkout=self.checkout,
+            fingerprint=fingerprint,
+            setup=setup,
+            run_id=self.run.run_id,
+            rebuild=schema.rebuild,
+        )
 
     def release(self) -> None:
         """Let go of the run's databases (this process's tests are done)."""
@@ -86,12 +132,39 @@ class Provisioner:
             self._server = None
 
     def close_run(self, *, databases_used: bool) -> None:
-        """End the run: drop its databases on an external server, stop the embedded one."""
+        """End the run: drop its databases on an external server, stop the embedded one
+        (keeping its data directory first, where it holds a new kept template)."""
         try:
             if databases_used and self.settings.url.value is not None:
                 self._drop_run_databases()
+            elif databases_used and self.settings.schema_files.value:
+                self._keep_templates()
         finally:
             self.run.close()
+
+    def _keep_templates(self) -> None:
+        """Keep the embedded server's data directory, with only the kept templates in
+        it, when it holds one that the cached directory does not."""
+        info = self.run.started_server()
+        if info is None:
+            return
+        user = server_user()
+        target = kept_data_dir(self.install(), private_cache(), user, checkout=self.checkout)
+        saved = target.with_name(f"{target.name}.json")
+        server = Server(info.url(), connect_args=self.connect_args)
+        try:
+            with server.connect() as admin:
+                kept = kept_templates(admin)
+                if not kept or (saved.is_file() and json.loads(saved.read_text()) == kept):
+                    return
+                for name in all_databases(admin):
+                    if not name.startswith(KEPT_PREFIX):
+                        drop_database(admin, name)
+        finally:
+            server.close()
+        stop_server(info, clean=True)
+        keep_data_dir(Path(info.data_dir), target)
+        saved.write_text(json.dumps(kept))
 
     def _drop_run_databases(self) -> None:
         # Clean-up must not end the run with a traceback: the tests reported the
@@ -111,7 +184,8 @@ class Provisioner:
     def _server_url(self) -> str:
         if self.settings.url.value is not None:
             return self._connection_url(self.settings.url.value)
-        return self.run.server(self.install).url()
+        kept = self.checkout if self.settings.schema_files.value else None
+        return self.run.server(self.install, kept=kept).url()
 
     def _connection_url(self, url: str) -> str:
         """Return ``url`` as snapq connects with it: its password, if any, moved into a

@@ -103,13 +103,18 @@ class Run:
     def _server_file(self) -> Path:
         return self.run_dir / "server.json"
 
-    def server(self, find_install: Callable[[], PostgresInstall]) -> ServerInfo:
-        """Return the run's embedded server, starting it if no process has yet."""
+    def server(
+        self, find_install: Callable[[], PostgresInstall], *, kept: str | None = None
+    ) -> ServerInfo:
+        """Return the run's embedded server, starting it if no process has yet (with
+        the kept templates, where ``kept``)."""
         self.ensure()
         with self._locked():
             if self._server_file.exists():
                 return ServerInfo.load(self._server_file)
-            info = start_server(find_install(), run_dir=self.run_dir, owner_pid=self.owner_pid)
+            info = start_server(
+                find_install(), run_dir=self.run_dir, owner_pid=self.owner_pid, kept=kept
+            )
             info.save(self._server_file)
             return info
 

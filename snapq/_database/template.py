@@ -1,9 +1,9 @@
 """The template database that every worker's database is copied from.
 
 A ``Template`` names a database and makes sure it exists before a copy is made;
-the first process to need it builds it, the others wait. Today's template lives
-for one run (``RunTemplate``); one kept across runs would be another ``Template``
-with its own name and its own test of whether the database is still good.
+the first process to need it builds it, the others wait. ``RunTemplate`` lives for
+one run. ``KeptTemplate`` (see ``kept``) outlives it, and is reused while what the
+schema is built from is unchanged.
 """
 
 from __future__ import annotations
@@ -35,10 +35,16 @@ Setup = Callable[["Connection"], None]
 class Template(Protocol):
     """Where worker databases are copied from."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def lock(self) -> int:
+        """The advisory lock that one builder at a time holds."""
+        ...
 
     def ensure(self, admin: Connection) -> None:
-        """Make sure the template exists; called holding the run's build lock."""
+        """Make sure the template exists; called holding ``lock``."""
 
 
 class RunTemplate:
@@ -49,53 +55,57 @@ class RunTemplate:
         self.run_id = run_id
         self.setup = setup
         self.name = database_name(run_id, "template")
+        self.lock = lock_key(run_id)
 
     def ensure(self, admin: Connection) -> None:
         if not database_exists(admin, self.name):
-            self._build(admin)
+            building = database_name(self.run_id, "building")
+            build_database(self.server, admin, building, self.setup)
+            rename_database(admin, building, self.name)
 
-    def _build(self, admin: Connection) -> None:
-        """Build under another name and rename when done: a half-built template is
-        never found under the template's name."""
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
 
-        building = database_name(self.run_id, "building")
-        drop_database(admin, building)  # left by a builder of this run that crashed
-        create_database(admin, building)
-        engine = create_engine(
-            self.server.url_for(building), poolclass=NullPool, connect_args=self.server.connect_args
-        )
-        pin_settings(engine, PINNED_SESSION_SETTINGS)  # the hook's data as the tests see it
-        try:
-            with engine.begin() as connection:
-                self.setup(connection)
-        except SetupHookError:
-            engine.dispose()
-            drop_database(admin, building)
-            raise
-        except Exception as error:  # the commit after the hooks (a deferred constraint)
-            engine.dispose()
-            drop_database(admin, building)
-            msg = (
-                "committing what pytest_snapq_setup_database built failed, so no template "
-                f"database was made:\n  {type(error).__name__}: {error}"
-            )
-            raise SetupHookError(msg) from error
+def build_database(server: Server, admin: Connection, building: str, setup: Setup) -> None:
+    """Create ``building`` afresh and run ``setup`` in it, in one committed transaction.
+
+    It is built under a name of its own, renamed by the caller when done: a half-built
+    template is never found under a template's name.
+    """
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    drop_database(admin, building)  # left by a builder that crashed
+    create_database(admin, building)
+    engine = create_engine(
+        server.url_for(building), poolclass=NullPool, connect_args=server.connect_args
+    )
+    pin_settings(engine, PINNED_SESSION_SETTINGS)  # the hook's data as the tests see it
+    try:
+        with engine.begin() as connection:
+            setup(connection)
+    except SetupHookError:
         engine.dispose()
-        rename_database(admin, building, self.name)
+        drop_database(admin, building)
+        raise
+    except Exception as error:  # the commit after the hooks (a deferred constraint)
+        engine.dispose()
+        drop_database(admin, building)
+        msg = (
+            "committing what pytest_snapq_setup_database built failed, so no template "
+            f"database was made:\n  {type(error).__name__}: {error}"
+        )
+        raise SetupHookError(msg) from error
+    engine.dispose()
 
 
-def copy_template(server: Server, template: Template, *, run_id: str, name: str) -> str:
+def copy_template(server: Server, template: Template, *, name: str) -> str:
     """Create ``name`` afresh as a copy of ``template``; return its URL.
 
     The build lock makes the first process build the template while the others wait.
     """
     from sqlalchemy.exc import DBAPIError
 
-    key = lock_key(run_id)
     with server.connect() as admin:
-        admin.exec_driver_sql(f"SELECT pg_advisory_lock({TEMPLATE_BUILD_LOCK}, {key})")
+        admin.exec_driver_sql(f"SELECT pg_advisory_lock({TEMPLATE_BUILD_LOCK}, {template.lock})")
         try:
             template.ensure(admin)
             drop_database(admin, name)
@@ -103,5 +113,7 @@ def copy_template(server: Server, template: Template, *, run_id: str, name: str)
         except DBAPIError as error:
             raise server.refused(error) from None
         finally:
-            admin.exec_driver_sql(f"SELECT pg_advisory_unlock({TEMPLATE_BUILD_LOCK}, {key})")
+            admin.exec_driver_sql(
+                f"SELECT pg_advisory_unlock({TEMPLATE_BUILD_LOCK}, {template.lock})"
+            )
     return server.url_for(name)

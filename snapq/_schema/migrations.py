@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snapq._errors import SchemaError
+from snapq._schema.inputs import record_inputs
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -49,6 +50,7 @@ def alembic_upgrade(
         )
         raise SchemaError(msg)
     settings = alembic_config(str(path))
+    record_inputs(_migration_files(path, settings))
     settings.attributes["connection"] = connection
     driver = _psycopg(connection)
     # configparser reads % as the start of an interpolation.
@@ -60,6 +62,16 @@ def alembic_upgrade(
             raise
         except Exception as error:
             raise SchemaError(_failure(error, revision)) from error
+
+
+def _migration_files(path: Path, settings: Any) -> list[Path]:
+    """The files the upgrade reads: the configuration, env.py and every migration."""
+    script_location = settings.get_main_option("script_location")
+    scripts = Path(script_location) if script_location else path.parent / "alembic"
+    if not scripts.is_absolute():
+        scripts = path.parent / scripts
+    found = [path, *(file for file in scripts.rglob("*.py") if "__pycache__" not in file.parts)]
+    return sorted(found)
 
 
 def _alembic() -> tuple[Any, Any]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snapq._errors import SchemaError
+from snapq._schema.inputs import record_inputs
 from snapq._schema.sql_script import (
     CopyData,
     MetaCommand,
@@ -36,6 +37,7 @@ def load_sql(connection: Connection, path: str | os.PathLike[str]) -> None:
     A relative ``path`` is read from the directory pytest runs in.
     """
     file = Path(path)
+    record_inputs([file])
     try:
         script = file.read_text(encoding="utf-8")
     except OSError as error:

@@ -30,6 +30,8 @@ SETTINGS_VARIABLES = (
     "SNAPQ_ASYNC_DRIVER",
     "SNAPQ_SESSION_CLASS",
     "SNAPQ_EXTENSIONS",
+    "SNAPQ_SCHEMA_FILES",
+    "SNAPQ_REBUILD",
 )
 
 # pytest in a subprocess that sees Ctrl-C as a user's would: an xdist worker running

@@ -343,6 +343,33 @@ def test_a_session_class_that_is_not_a_name_names_its_source(value: str) -> None
     )
 
 
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("ON", True), ("0", False)])
+def test_rebuild_is_a_boolean(value: str, expected: bool) -> None:
+    assert resolve(environ={"SNAPQ_REBUILD": value}).rebuild.value is expected
+    assert resolve().rebuild.value is False
+
+
+def test_a_rebuild_that_is_not_a_boolean_names_the_accepted_values() -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve(ini={"snapq_rebuild": "maybe"})
+    assert str(raised.value) == (
+        "ini snapq_rebuild='maybe' is not true or false: use one of true, yes, on, 1, "
+        "false, no, off, 0"
+    )
+
+
+def test_schema_files_and_extensions_are_lists_of_names() -> None:
+    settings = resolve(
+        ini={
+            "snapq_schema_files": "alembic/versions/*.py\n  app/**/*.py, schema.sql",
+            "snapq_extensions": "uuid-ossp pgcrypto,uuid-ossp",
+        }
+    )
+    assert settings.schema_files.value == ("alembic/versions/*.py", "app/**/*.py", "schema.sql")
+    assert settings.extensions.value == ("uuid-ossp", "pgcrypto")
+    assert resolve().schema_files.value == ()
+
+
 def test_session_settings_are_what_server_options_send() -> None:
     settings = resolve()
     options = settings.server_options()
