@@ -138,7 +138,9 @@ class Provisioner:
             if databases_used and self.settings.url.value is not None:
                 self._drop_run_databases()
             elif databases_used and self.settings.schema_files.value:
-                self._keep_templates()
+                # Not kept, the next run builds it again: slower, never wrong.
+                with contextlib.suppress(Exception):
+                    self._keep_templates()
         finally:
             self.run.close()
 
