@@ -71,7 +71,9 @@ def test_the_template_is_reused_until_what_it_is_built_from_changes(
     project(runner)
     first = runner.run()
     assert_outcomes(first, passed=2)
-    first.stdout.fnmatch_lines(["snapq note: template snapq_kept_* built in * s, kept for later runs*"])
+    first.stdout.fnmatch_lines(
+        ["snapq note: template snapq_kept_* built in * s, kept for later runs*"]
+    )
     assert builds(runner) == 1
 
     again = runner.run("-n", "2")
