@@ -22,8 +22,13 @@ from snapq._database.async_engine import (
     create_async_engine,
     isolated_async_connection,
 )
-from snapq._errors import ConfigError
-from snapq._fixtures import STATE, is_coroutine_test, stop_if_the_server_is_gone
+from snapq._errors import ConfigError, IsolationError
+from snapq._fixtures import (
+    STATE,
+    is_coroutine_test,
+    is_transaction_test,
+    stop_if_the_server_is_gone,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -48,7 +53,9 @@ def snapq_async_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterat
     except ConfigError as error:
         failure = f"snapq: {error}"
     else:
+        state.engines.append(engine)
         yield engine
+        state.engines.remove(engine)
         pools.close()
         return
     pytest.fail(failure, pytrace=False)  # outside the except block, shown once
@@ -66,10 +73,17 @@ async def snapq_async_connection(
     ``snapq_connection``: a test that uses both sees, on each, only what was written
     on it (or committed, which neither is).
     """
+    if is_transaction_test(request):  # the test's own database: nothing to roll back
+        async with snapq_async_engine.connect() as connection:
+            yield connection
+        return
     try:
         async with isolated_async_connection(snapq_async_engine, _snapq_baseline) as connection:
             yield connection
             lost = connection.sync_connection is None or connection.sync_connection.invalidated
+    except IsolationError:  # a commit may have escaped: restore the database after
+        request.config.stash[STATE].database_dirty = True
+        raise
     except Exception:
         stop_if_the_server_is_gone(request)
         raise

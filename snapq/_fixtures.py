@@ -17,10 +17,11 @@ import pytest
 
 from snapq._config import PINNED_SESSION_SETTINGS, RecordMode, Setting
 from snapq._context import Pending, enter_test, leave_test
+from snapq._database.commits import CommitWatch
 from snapq._database.isolation import Baseline, isolated_connection, prepare_engine
 from snapq._database.kept import SchemaSource
 from snapq._database.lending import lent_connections
-from snapq._errors import ConfigError, SetupHookError, SnapqError
+from snapq._errors import ConfigError, IsolationError, SetupHookError, SnapqError
 from snapq._state import RunState
 
 if TYPE_CHECKING:
@@ -135,17 +136,27 @@ def _snapq_current_test(request: pytest.FixtureRequest) -> Iterator[None]:
         if name in request.fixturenames
     }
     before = {name: lent.now() for name, lent in engines.items()}
+    state = request.config.stash[STATE]
+    owns_database = is_transaction_test(request)
+    watch = state.commit_watch
+    if watch is not None:
+        watch.start()
     context = _PytestTestContext(request)
     enter_test(context)
     try:
         yield
     finally:
         leave_test(context)
+        commits = watch.stop() if watch is not None else 0
     leaks = [
         _leak_message(name, request, leaked)
         for name, lent in engines.items()
         if (leaked := lent.close_all_but(before[name]))
     ]
+    if owns_database or commits or state.database_dirty:
+        _restore_database(request)
+    if commits and not owns_database:
+        leaks.append(_commit_message(commits))
     if leaks:
         pytest.fail("\n".join(leaks), pytrace=False)
     never_awaited = [pending.where for pending in context.pending if not pending.awaited]
@@ -177,7 +188,12 @@ def snapq_url(request: pytest.FixtureRequest) -> str:
     except SnapqError as error:
         failure = str(error) if str(error).startswith("snapq") else f"snapq: {error}"
     else:
-        config.stash[STATE].notes.extend(provisioner.notes)
+        state = config.stash[STATE]
+        state.notes.extend(provisioner.notes)
+        if state.commit_watch is None:
+            from sqlalchemy.engine import make_url
+
+            state.commit_watch = CommitWatch(str(make_url(url).database))
         return url
     # Every test would fail the same way: stop the run, and show just snapq's message
     # (outside the except block, which pytest would show as well).
@@ -199,7 +215,9 @@ def snapq_engine(snapq_url: str, request: pytest.FixtureRequest) -> Iterator[Eng
     prepare_engine(
         engine, answer_timeout=state.settings.answer_timeout(), pinned=PINNED_SESSION_SETTINGS
     )
+    state.engines.append(engine)
     yield engine
+    state.engines.remove(engine)
     engine.dispose()
 
 
@@ -219,10 +237,17 @@ def snapq_connection(
     breaks one fails as the commit would in production. Committing this connection
     raises ``IsolationError``: use ``begin_nested()`` or ``snapq_session``.
     """
+    if is_transaction_test(request):  # the test's own database: nothing to roll back
+        with snapq_engine.connect() as connection:
+            yield connection
+        return
     try:
         with isolated_connection(snapq_engine, _snapq_baseline) as connection:
             yield connection
             lost = connection.invalidated  # perhaps with the server
+    except IsolationError:  # a commit may have escaped: restore the database after
+        request.config.stash[STATE].database_dirty = True
+        raise
     except Exception:
         stop_if_the_server_is_gone(request)
         raise
@@ -250,6 +275,42 @@ def _leak_message(name: str, request: pytest.FixtureRequest, leaked: int) -> str
         f"snapq: the test left {leaked} connection(s) of {name} checked out (from "
         f"{ENGINES[name]}). snapq has closed them, so later tests do not wait for their "
         "locks."
+    )
+
+
+def is_transaction_test(request: pytest.FixtureRequest) -> bool:
+    """Tell whether the test asks for a database of its own, where commits are real
+    (``@pytest.mark.snapq(transaction=True)``)."""
+    marker = request.node.get_closest_marker("snapq")
+    if marker is None:
+        return False
+    unknown = sorted(set(marker.kwargs) - {"transaction"})
+    if marker.args or unknown:
+        given = ", ".join([*map(repr, marker.args), *unknown])
+        pytest.fail(
+            f"snapq: @pytest.mark.snapq takes transaction=True or transaction=False, not {given}",
+            pytrace=False,
+        )
+    return bool(marker.kwargs.get("transaction", False))
+
+
+def _restore_database(request: pytest.FixtureRequest) -> None:
+    """Make the worker's database the template's copy again, for the next test."""
+    state = request.config.stash[STATE]
+    for engine in state.engines:
+        _sync_engine(engine).dispose(close=False)  # their sessions end with the database
+    state.provisioner.restore_database()
+    state.database_dirty = False
+
+
+def _commit_message(commits: int) -> str:
+    return (
+        f"snapq: {commits} commit(s) reached this worker's database through another "
+        "connection than the test's (a Session bound to snapq_engine, an engine made from "
+        "snapq_url, a thread): they were real, not rolled back. snapq has restored the "
+        "database for the next tests. Commit on the test's connection (snapq_session "
+        "commits in a savepoint), or mark the test @pytest.mark.snapq(transaction=True) to "
+        "give it a database of its own, where commits are real."
     )
 
 

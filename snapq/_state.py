@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from snapq._config import Settings
+from snapq._database.commits import CommitWatch
 from snapq._database.provision import Provisioner
 from snapq._database.run import Run
 from snapq._snapshots.recorder import Outcome, Recorder
@@ -47,6 +48,10 @@ class RunState:
     snapshot_extension: type  # syrupy's extension class for this project's files
     given_run: Run | None = None  # a worker's, handed over by the controller
     checkout: str = ""  # stands for the rootdir: kept templates are the checkout's own
+    # snapq's engines on this process's database, disposed when it is restored.
+    engines: list[Any] = field(default_factory=list)
+    commit_watch: CommitWatch | None = None  # commits elsewhere while a test runs
+    database_dirty: bool = False  # a commit may have escaped: restore before the next test
     recorder: Recorder = field(default_factory=Recorder)
     notes: list[str] = field(default_factory=list)  # non-fatal problems, for the summary
     problems: list[str] = field(default_factory=list)  # what makes the run fail, for the summary
@@ -121,6 +126,8 @@ class RunState:
 
     def release(self) -> None:
         """Let go of this process's databases (its tests are done)."""
+        if self.commit_watch is not None:
+            self.commit_watch.close()
         if self._provisioner is not None:
             self._provisioner.release()
 

@@ -59,6 +59,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Resolve the settings, and remove what dead runs left; create nothing: the run
     is created when first needed."""
+    config.addinivalue_line(
+        "markers",
+        "snapq(transaction=True): run the test on a database of its own, copied from the "
+        "template, where commits are real; it is restored afterwards",
+    )
     try:
         settings = resolve_settings(
             options={spec.ini_key: config.getoption(spec.ini_key) for spec in SETTINGS},

@@ -55,6 +55,7 @@ class Provisioner:
         self.left_databases: list[str] = []
         # Whether the kept template was built or reused, and how long it took.
         self.template_notes: list[str] = []
+        self._copy: tuple[RunTemplate | KeptTemplate, str] | None = None
 
     @property
     def connect_args(self) -> dict[str, Any]:
@@ -102,6 +103,7 @@ class Provisioner:
             template = self._kept_template(server, setup, schema)
         name = database_name(self.run.run_id, role)
         url = copy_template(server, template, name=name)
+        self._copy = (template, name)
         if isinstance(template, KeptTemplate) and template.outcome is not None:
             self.template_notes.append(template.outcome)
         return url
@@ -121,6 +123,14 @@ class Provisioner:
             run_id=self.run.run_id,
             rebuild=schema.rebuild,
         )
+
+    def restore_database(self) -> None:
+        """Make this process's database a fresh copy of the template again, ending
+        every session still connected to it."""
+        if self._server is None or self._copy is None:
+            return
+        template, name = self._copy
+        copy_template(self._server, template, name=name)
 
     def release(self) -> None:
         """Let go of the run's databases (this process's tests are done)."""
