@@ -60,8 +60,11 @@ def pretty_sql(sql: str) -> Formatted:
         expression = expressions[0]
         if type(expression).__name__ not in allowed:
             return Formatted(sql.strip(), "sqlglot misread the statement; shown as compiled")
-        expression = expression.transform(_keep_postgresql_spelling)
-        text = expression.sql(dialect="postgres", pretty=True, unsupported_level=ErrorLevel.RAISE)
+        # The tree is this call's own: sqlglot need not copy it (it would, twice).
+        expression = expression.transform(_keep_postgresql_spelling, copy=False)
+        text = expression.sql(
+            dialect="postgres", pretty=True, unsupported_level=ErrorLevel.RAISE, copy=False
+        )
         same = _meaning(sql) == _meaning(text)
     except (SqlglotError, ValueError, RecursionError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
