@@ -3,7 +3,9 @@ runs or is recorded: a wrong argument fails with a ``TypeError`` that names it."
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+
+from snapq._snapshots.masks import Mask, masks_named
 
 
 def check_ignore(ignore: Collection[str]) -> frozenset[str]:
@@ -17,6 +19,26 @@ def check_ignore(ignore: Collection[str]) -> frozenset[str]:
         msg = f"ignore= takes names (strings), not {', '.join(wrong)}"
         raise TypeError(msg)
     return names
+
+
+MaskArgument = Collection[str | Callable[[str], str | None]] | None
+
+
+def check_mask(mask: MaskArgument) -> tuple[Mask, ...] | None:
+    """Return the masks ``mask=`` names (None: the run's), refusing a bare string."""
+    if mask is None:
+        return None
+    if isinstance(mask, str):
+        msg = f"mask= takes a list of masks, e.g. mask=[{mask!r}], not a string"
+        raise TypeError(msg)
+    wrong = sorted(repr(item) for item in mask if not (isinstance(item, str) or callable(item)))
+    if wrong:
+        msg = (
+            "mask= takes mask names ('uuid', 'now', 'module:function') or functions, "
+            f"not {', '.join(wrong)}"
+        )
+        raise TypeError(msg)
+    return masks_named(mask, "mask=")
 
 
 def check_snapshots(function: str, **snapshots: object) -> None:

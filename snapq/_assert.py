@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from snapq._arguments import check_ignore, check_snapshots
+from snapq._arguments import MaskArgument, check_ignore, check_mask, check_snapshots
 from snapq._context import TestContext, current_test
 from snapq._snapshots.compare import CallSite, check_file, check_inline
 from snapq._snapshots.locations import call_site, where
+from snapq._snapshots.masks import Mask, Masking
 from snapq._sql.execute import Execution, execute
 from snapq._sql.format import display_sql
 from snapq._sql.render import render_result
+from snapq._sql.result import QueryResult
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -30,6 +33,7 @@ def assert_query(
     snapshot: Any = None,
     connection: Connection | Session | None = None,
     ignore: Collection[str] = (),
+    mask: MaskArgument = None,
 ) -> None:
     """Run ``statement`` and check its SQL and its results against snapshots.
 
@@ -39,8 +43,10 @@ def assert_query(
     ``sql=`` and ``results=`` are inline snapshots: left out, they are recorded into
     the test's source (record mode permitting); different, the test fails with a
     diff. ``snapshot=`` (syrupy's ``snapshot`` fixture) keeps both in a file instead.
-    Columns named in ``ignore`` show ``<ignored>`` instead of their values, for
-    values that change from run to run.
+    Columns named in ``ignore`` show ``<ignored>`` instead of their values, and so do
+    the parameters bound to them. ``mask`` names the kinds of values that change from
+    run to run (``"uuid"``, ``"now"``, or functions), shown as placeholders; by default
+    the run's ``snapq_mask``.
     """
     __tracebackhide__ = True
     ignore = check_arguments(
@@ -54,7 +60,9 @@ def assert_query(
     check_execution(
         context,
         execution,
-        Expected(sql=sql, results=results, snapshot=snapshot, ignore=ignore),
+        Expected(
+            sql=sql, results=results, snapshot=snapshot, ignore=ignore, masks=check_mask(mask)
+        ),
         CallerLine(where(frame), lambda: call_site(frame)),
     )
 
@@ -68,6 +76,7 @@ class Expected:
     results: str | None
     snapshot: Any
     ignore: frozenset[str]
+    masks: tuple[Mask, ...] | None = None  # None: the run's
 
 
 @dataclass(frozen=True)
@@ -114,15 +123,34 @@ def check_execution(
     shown = display_sql(execution.sent)
     if shown.problem and context is not None:
         context.note(f"{caller.where}: SQL {shown.problem}")
-    actual_results = render_result(execution.result)
+    masking = masking_for(context, expected.masks)
+    actual_sql = masking.sql(shown.text)  # first: the SQL comes first in a snapshot
+    actual_results = render_result(masked(execution.result, masking))
     if expected.snapshot is not None:
-        check_file(context, expected.snapshot, {"sql": shown.text, "results": actual_results})
+        check_file(context, expected.snapshot, {"sql": actual_sql, "results": actual_results})
         return
     check_inline(
         context,
         caller.site,
-        {"sql": (expected.sql, shown.text), "results": (expected.results, actual_results)},
+        {"sql": (expected.sql, actual_sql), "results": (expected.results, actual_results)},
     )
+
+
+def masking_for(context: TestContext | None, masks: tuple[Mask, ...] | None) -> Masking:
+    """Return the masking of one snapshot: the call's masks, else the run's."""
+    if masks is None:
+        masks = context.run_masks() if context is not None else ()
+    return Masking(masks, since=context.started if context is not None else None)
+
+
+def masked(result: QueryResult, masking: Masking) -> QueryResult:
+    """Return ``result`` with its cells masked (the result itself, without masks)."""
+    if not masking.active or not result.rows:
+        return result
+    rows = tuple(
+        tuple(None if cell is None else masking.cell(cell) for cell in row) for row in result.rows
+    )
+    return dataclasses.replace(result, rows=rows)
 
 
 def default_connection(context: TestContext | None) -> Connection | Session:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Collection, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
+from snapq._arguments import MaskArgument, check_mask
 from snapq._assert import CallerLine, Expected, check_arguments, check_execution
 from snapq._context import TestContext, current_test
 from snapq._snapshots.locations import locate, where
@@ -31,6 +32,7 @@ def assert_query_async(
     snapshot: Any = None,
     connection: AsyncConnection | AsyncSession | None = None,
     ignore: Collection[str] = (),
+    mask: MaskArgument = None,
 ) -> PendingAssertion:
     """Run ``statement`` on an async connection and check its SQL and results; await it.
 
@@ -47,7 +49,9 @@ def assert_query_async(
     frame = sys._getframe(1)
     recording = context is not None and context.record.value.records_missing
     caller = CallerLine(where(frame), locate(frame, now=recording))
-    expected = Expected(sql=sql, results=results, snapshot=snapshot, ignore=ignore)
+    expected = Expected(
+        sql=sql, results=results, snapshot=snapshot, ignore=ignore, masks=check_mask(mask)
+    )
 
     async def run() -> None:
         __tracebackhide__ = True

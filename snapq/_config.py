@@ -132,6 +132,12 @@ SETTINGS = (
         "PostgreSQL found that has them all.",
     ),
     SettingSpec(
+        "mask",
+        "Kinds of values that change from run to run, shown in snapshots as placeholders: "
+        "uuid (every UUID, numbered: <uuid 1>), now (timestamps of the test's own time: "
+        "<now>), or a project's function as module:function, separated by spaces or commas.",
+    ),
+    SettingSpec(
         "schema_files",
         "Files the schema is built from, as globs relative to the rootdir, separated by "
         "spaces, commas or lines (alembic/versions/*.py app/models/**/*.py schema.sql): "
@@ -236,6 +242,7 @@ class Settings:
     pg_bin: Setting[str | None]
     extensions: Setting[tuple[str, ...]]
     schema_files: Setting[tuple[str, ...]]
+    mask: Setting[tuple[str, ...]]
     rebuild: Setting[bool]
     statement_timeout: Setting[str]
     lock_timeout: Setting[str]
@@ -301,6 +308,7 @@ def resolve_settings(
         pg_bin=pick("pg_bin"),
         extensions=_names(pick("extensions")),
         schema_files=_names(pick("schema_files")),
+        mask=_names(pick("mask")),
         rebuild=_boolean(pick("rebuild")),
         statement_timeout=_timeout(pick("statement_timeout")),
         lock_timeout=_timeout(pick("lock_timeout")),

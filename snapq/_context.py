@@ -12,11 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    import datetime
+
     from sqlalchemy import Connection
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
     from sqlalchemy.orm import Session
 
     from snapq._config import RecordMode, Setting
+    from snapq._snapshots.masks import Mask
     from snapq._snapshots.recorder import Recorder
 
 
@@ -36,6 +39,10 @@ class TestContext(Protocol):
     record: Setting[RecordMode]
     inline_max_lines: int  # the largest inline snapshot to write
     recorder: Recorder
+    started: datetime.datetime  # when the test began (UTC): ``now`` masks its time
+
+    def run_masks(self) -> tuple[Mask, ...]:
+        """Return the masks the run declares (``snapq_mask``)."""
 
     def default_connection(self) -> Connection | Session:
         """Return the test's ``snapq_session`` if it uses one, else ``snapq_connection``;

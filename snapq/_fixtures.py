@@ -7,6 +7,7 @@ A chain a user can override by name: ``snapq_url`` (the worker's database) →
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import traceback
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from snapq._database.isolation import Baseline, isolated_connection, prepare_eng
 from snapq._database.kept import SchemaSource
 from snapq._database.lending import lent_connections
 from snapq._errors import ConfigError, IsolationError, SetupHookError, SnapqError
+from snapq._snapshots.masks import Mask
 from snapq._state import RunState
 
 if TYPE_CHECKING:
@@ -45,6 +47,11 @@ class _PytestTestContext:
         self.recorder = state.recorder
         self._file_assertions: dict[int, Any] = {}
         self.pending: list[Pending] = []  # assert_query_async calls, awaited or not
+        self.started = datetime.datetime.now(datetime.UTC)
+
+    def run_masks(self) -> tuple[Mask, ...]:
+        __tracebackhide__ = True
+        return self._state.run_masks()
 
     def default_connection(self) -> Connection | Session:
         __tracebackhide__ = True

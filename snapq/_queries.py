@@ -14,8 +14,14 @@ import sys
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from snapq._arguments import check_ignore, check_max_queries, check_snapshots
-from snapq._assert import raise_outside_a_test
+from snapq._arguments import (
+    MaskArgument,
+    check_ignore,
+    check_mask,
+    check_max_queries,
+    check_snapshots,
+)
+from snapq._assert import masking_for, raise_outside_a_test
 from snapq._context import current_test
 from snapq._snapshots.compare import check_file, check_inline
 from snapq._snapshots.locations import locate, where
@@ -41,7 +47,8 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
     with the inline ``sql=`` snapshot (recorded when missing, record mode
     permitting) or with a file (``snapshot=snapshot``). ``max_queries=N`` fails when
     more than N statements ran. Parameters named in ``ignore`` show as placeholders,
-    for values that change from run to run.
+    for values that change from run to run, and ``mask`` masks them as
+    ``assert_query`` does (by default, the run's ``snapq_mask``).
     """
 
     def __init__(
@@ -52,6 +59,7 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         max_queries: int | None = None,
         connection: Connection | Session | None = None,
         ignore: Collection[str] = (),
+        mask: MaskArgument = None,
     ) -> None:
         check_snapshots("assert_queries", sql=sql)
         check_max_queries(max_queries)
@@ -64,6 +72,7 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
         self._snapshot = snapshot
         self._max_queries = max_queries
         self._ignore = check_ignore(ignore)
+        self._masks = check_mask(mask)
         self._frame = sys._getframe(1)
         recording = self._context is not None and self._context.record.value.records_missing
         self._site = locate(self._frame, now=recording)
@@ -126,7 +135,7 @@ class assert_queries:  # a class used like a function: `with assert_queries(...)
                 f"has as a parameter; they have: {', '.join(sorted(self._log.parameter_names))}"
             )
             raise ValueError(msg)
-        text = render_statements(self._log.statements)
+        text = masking_for(context, self._masks).sql(render_statements(self._log.statements))
         count = len(self._log.statements)
         if count == 0 and self._log.elsewhere:
             msg = (

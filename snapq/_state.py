@@ -18,6 +18,7 @@ from snapq._config import Settings
 from snapq._database.commits import CommitWatch
 from snapq._database.provision import Provisioner
 from snapq._database.run import Run
+from snapq._snapshots.masks import Mask, masks_named
 from snapq._snapshots.recorder import Outcome, Recorder
 
 
@@ -52,6 +53,7 @@ class RunState:
     engines: list[Any] = field(default_factory=list)
     commit_watch: CommitWatch | None = None  # commits elsewhere while a test runs
     database_dirty: bool = False  # a commit may have escaped: restore before the next test
+    _masks: tuple[Mask, ...] | None = field(default=None, init=False)
     recorder: Recorder = field(default_factory=Recorder)
     notes: list[str] = field(default_factory=list)  # non-fatal problems, for the summary
     problems: list[str] = field(default_factory=list)  # what makes the run fail, for the summary
@@ -123,6 +125,14 @@ class RunState:
             f"xdist worker {worker} died ({error}); what the test it was running would "
             "have recorded is lost, so the run fails: run it again."
         )
+
+    def run_masks(self) -> tuple[Mask, ...]:
+        """Return the masks of ``snapq_mask``, its functions imported when first needed
+        (the tests' own modules are importable by then)."""
+        if self._masks is None:
+            setting = self.settings.mask
+            self._masks = masks_named(setting.value, setting.source)
+        return self._masks
 
     def release(self) -> None:
         """Let go of this process's databases (its tests are done)."""

@@ -17,23 +17,32 @@ _ROW_COUNT = re.compile(r"\(([0-9]+) rows?\)")
 def changed_cells(expected: str, actual: str) -> list[str]:
     """Return ``row 3, column total: 10 → 12`` for each cell that differs, when both
     texts are tables with the same columns and as many rows; else nothing."""
-    before, after = _read_table(expected), _read_table(actual)
-    if before is None or after is None or before[0] != after[0]:
-        return []
-    header, old_rows = before
-    new_rows = after[1]
-    if len(old_rows) != len(new_rows):
-        return []
     changes = [
         f"row {number}, column {name}: {old} → {new}"
-        for number, (old_row, new_row) in enumerate(zip(old_rows, new_rows, strict=True), 1)
-        for name, old, new in zip(header, old_row, new_row, strict=True)
-        if old != new
+        for number, name, old, new in cell_changes(expected, actual) or []
     ]
     if len(changes) > MOST_CELLS:
         left_out = len(changes) - MOST_CELLS
         changes = [*changes[:MOST_CELLS], f"... and {left_out} more cells"]
     return changes
+
+
+def cell_changes(expected: str, actual: str) -> list[tuple[int, str, str, str]] | None:
+    """Return (row, column, old, new) for each cell that differs, when both texts are
+    tables with the same columns and as many rows; else None."""
+    before, after = _read_table(expected), _read_table(actual)
+    if before is None or after is None or before[0] != after[0]:
+        return None
+    header, old_rows = before
+    new_rows = after[1]
+    if len(old_rows) != len(new_rows):
+        return None
+    return [
+        (number, name, old, new)
+        for number, (old_row, new_row) in enumerate(zip(old_rows, new_rows, strict=True), 1)
+        for name, old, new in zip(header, old_row, new_row, strict=True)
+        if old != new
+    ]
 
 
 def _read_table(text: str) -> tuple[list[str], list[list[str]]] | None:

@@ -16,9 +16,10 @@ from typing import Any
 
 from snapq._config import SPECS, RecordMode
 from snapq._context import TestContext
-from snapq._snapshots.cells import changed_cells
+from snapq._snapshots.cells import cell_changes, changed_cells
 from snapq._snapshots.inline import normalize
 from snapq._snapshots.locations import display_path
+from snapq._snapshots.masks import volatile_kinds
 from snapq._snapshots.recorder import CONFLICT_ADVICE, Observation
 from snapq._snapshots.sections import section
 
@@ -189,9 +190,46 @@ def failure_message(
                 "by running locally (not on CI) or with --snapq-record=missing; it would be:\n"
                 + _indent(verdict.actual)
             )
-    if any(verdict.expected is not None and not verdict.too_long for verdict in failures):
-        parts.append(ACCEPT if context is not None else OUTSIDE_A_TEST)
+    differing = [
+        verdict for verdict in failures if verdict.expected is not None and not verdict.too_long
+    ]
+    if differing:
+        volatile = _volatile_advice(differing)
+        parts.append(volatile or (ACCEPT if context is not None else OUTSIDE_A_TEST))
     return "\n\n".join(parts)
+
+
+def _volatile_advice(differing: list[_Verdict]) -> str | None:
+    """Advise a mask, not --snapshot-update, where the snapshots differ only in values
+    that change on every run: accepting them would fail again on the next run."""
+    kinds: set[str] = set()
+    columns: list[str] = []
+    for verdict in differing:
+        assert verdict.expected is not None
+        expected = normalize(verdict.expected)
+        # A table's column widths change with its values: compare it cell by cell.
+        cells = cell_changes(expected, verdict.actual) if section(verdict.name).table else None
+        pairs = [(old, new) for _, _, old, new in cells] if cells else [(expected, verdict.actual)]
+        for old, new in pairs:
+            found = volatile_kinds(old, new)
+            if not found:
+                return None
+            kinds.update(found)
+        columns += [column for _, column, _, _ in cells or []]
+    what = " and ".join(
+        {"uuid": "UUIDs", "now": "timestamps"}[kind] for kind in sorted(kinds, reverse=True)
+    )
+    names = sorted(set(columns))
+    masks = " ".join(sorted(kinds, reverse=True))
+    listed = ", ".join(f'"{kind}"' for kind in sorted(kinds, reverse=True))
+    where = f" (column {', '.join(names)})" if names else ""
+    ignore = f", or leave the columns out with ignore={names!r}" if names else ""
+    return (
+        f"snapq: the snapshot differs only in {what}{where}, values that change on every "
+        "run: accepting the change would fail again on the next run. Mask them "
+        f"({SPECS['mask'].ini_key} = {masks} in the ini file for the whole run, or mask=[{listed}] "
+        f"for this call){ignore}."
+    )
 
 
 DIFF_LINES = 200  # the most of a diff, or of a text, that a failure shows

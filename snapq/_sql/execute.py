@@ -17,6 +17,7 @@ from snapq._database.libpq import says_the_run_is_unwell, simple_query
 from snapq._errors import IsolationError, SnapqError, UnshowableValueError
 from snapq._sql import pg_text
 from snapq._sql.asyncpg_text import asyncpg_text, error_details, refused_column, status_of
+from snapq._sql.bound_columns import bound_columns
 from snapq._sql.compile import CompiledSQL, compile_execution, compile_for_display
 from snapq._sql.connection import connection_of
 from snapq._sql.result import Cell, Column, QueryError, QueryResult
@@ -111,8 +112,12 @@ def execute(
     else:
         _CAPTURE.reset(token)
         end_savepoint(True)
-    names = {column.name for column in result.columns} | set(capture.parameters or ())
-    return Execution(result, _sent_sql(statement, capture, connection, ignore), frozenset(names))
+    parameters = set(capture.parameters or ())
+    bound = bound_columns(capture.compiled) if capture.compiled is not None else {}
+    names = {column.name for column in result.columns} | parameters | set(bound.values())
+    # ignore= names what users see: a parameter goes with the column it is bound to.
+    ignored = set(ignore) | {name for name in parameters if bound.get(name) in ignore}
+    return Execution(result, _sent_sql(statement, capture, connection, ignored), frozenset(names))
 
 
 def _savepoint(connection: Connection) -> Callable[[bool], None]:

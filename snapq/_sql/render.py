@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from snapq._sql.result import Cell, Column, QueryError, QueryResult
+from snapq._sql.result import PLACEHOLDER, Cell, Column, MaskedCell, QueryError, QueryResult
 
 NULL = "NULL"
 IGNORED_CELL = "<ignored>"  # a value of a column named in ignore=
@@ -94,6 +94,7 @@ def format_cell(text: Cell, column: Column | None = None) -> str:
     if (
         not text
         or text in (NULL, IGNORED_CELL)
+        or (not isinstance(text, MaskedCell) and PLACEHOLDER.fullmatch(text) is not None)
         or text != text.strip()
         or any(line != line.rstrip() for line in text.split("\n"))
         or (type_oid not in JSON_TYPES and _reads_as_a_quoted_cell(text))

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # A cell is PostgreSQL's own text output of the value (what psql prints), or None for
 # SQL's NULL.
 Cell = str | None
+# What a mask puts in place of a volatile value: <uuid 1>, <now>.
+PLACEHOLDER = re.compile(r"<[a-z_][a-z0-9_]*(?: [0-9]+)?>")
+
+
+class MaskedCell(str):
+    """A cell's text after a mask replaced what changes from run to run in it."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snapq._database.isolation import is_prepared
+from snapq._sql.bound_columns import bound_columns
 from snapq._sql.compile import CompiledSQL, compile_execution
 from snapq._sql.format import display_sql
 
@@ -90,9 +91,15 @@ def _log_statement(  # noqa: PLR0917 - SQLAlchemy's event signature
 
 def _append(log: StatementLog, statement: str, context: Any) -> None:
     parameter_sets = getattr(context, "compiled_parameters", None) or ()
+    compiled = getattr(context, "compiled", None)
+    bound = bound_columns(compiled) if compiled is not None else {}
+    ignored = set(log.ignore)
     if parameter_sets:
         log.parameter_names.update(parameter_sets[0])
-    shown = display_sql(_sent(statement, context, log.ignore))
+        log.parameter_names.update(bound.values())
+        # ignore= names what users see: a parameter goes with the column it is bound to.
+        ignored |= {name for name in parameter_sets[0] if bound.get(name) in log.ignore}
+    shown = display_sql(_sent(statement, context, frozenset(ignored)))
     if shown.problem:
         log.problems.append(shown.problem)
     more = (

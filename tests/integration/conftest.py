@@ -32,6 +32,7 @@ SETTINGS_VARIABLES = (
     "SNAPQ_EXTENSIONS",
     "SNAPQ_SCHEMA_FILES",
     "SNAPQ_REBUILD",
+    "SNAPQ_MASK",
 )
 
 # pytest in a subprocess that sees Ctrl-C as a user's would: an xdist worker running
