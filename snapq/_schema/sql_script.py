@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)?\$")
+# Non-ASCII letters may be part of a tag or a name: [^\x00-\x7f] (not \x80-\uffff,
+# which takes milliseconds to compile at import).
+_DOLLAR_TAG = re.compile(r"\$(?:(?:[A-Za-z_]|[^\x00-\x7f])(?:[A-Za-z0-9_]|[^\x00-\x7f])*)?\$")
 _COPY_FROM_STDIN = re.compile(r"^\s*COPY\b.*\bFROM\s+stdin\b", re.IGNORECASE | re.DOTALL)
-_IDENTIFIER_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\uffff]")
+_IDENTIFIER_CHAR = re.compile(r"[A-Za-z0-9_$]|[^\x00-\x7f]")
 
 
 @dataclass(frozen=True)
