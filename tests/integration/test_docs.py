@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Runner
+from tests.integration.conftest import Runner, doc_block
 
 ROOT = Path(__file__).resolve().parents[2]
 # A page's code blocks and headings, in order (a heading inside a block is a comment).
@@ -30,6 +30,8 @@ def doc_tests() -> list[pytest.ParameterSet]:
     """
     found = []
     for page in sorted((ROOT / "docs").glob("*.md")):
+        if page.stem in OWN_PROJECT_PAGES:
+            continue
         imports = ""
         ini: dict[str, object] = {}
         number = 0
@@ -52,6 +54,11 @@ def doc_tests() -> list[pytest.ParameterSet]:
     return found
 
 
+# Pages whose examples are about the reader's own project, not the example application:
+# each has a test of its own below.
+OWN_PROJECT_PAGES = {"quickstart"}
+
+
 def pyproject(options: dict[str, object]) -> str:
     """Return a pyproject.toml holding ``options`` (strings and lists of strings)."""
     lines = [f"{key} = {json.dumps(value)}" for key, value in options.items()]
@@ -72,3 +79,46 @@ def test_docs_example_passes(runner: Runner, block: str, options: dict[str, obje
 
 def test_the_docs_show_tests() -> None:
     assert len(doc_tests()) >= 5
+
+
+MYAPP_MODELS = """
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    active: Mapped[bool]
+"""
+
+
+def test_the_quickstart_works_as_written(runner: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project laid out as the quickstart says, with its blocks as they are."""
+    path = runner.pytester.path
+    (path / "myapp").mkdir()
+    (path / "myapp" / "__init__.py").write_text("")
+    (path / "myapp" / "models.py").write_text(MYAPP_MODELS)
+    (path / "pyproject.toml").write_text(doc_block("quickstart.md", "pythonpath"))
+    (path / "tests").mkdir()
+    (path / "tests" / "conftest.py").write_text(
+        doc_block("quickstart.md", "def pytest_snapq_setup_database")
+    )
+    (path / "tests" / "test_users.py").write_text(doc_block("quickstart.md", "def test_"))
+    first = runner.run()
+    assert first.ret == pytest.ExitCode.TESTS_FAILED, first.stdout.str()  # it recorded
+    first.stdout.fnmatch_lines(
+        [
+            "snapq: record=missing (default), server=embedded PostgreSQL *",
+            "snapq wrote 2 inline snapshot(s) (sql= and results= apart):",
+            "  tests/test_users.py: 2",
+        ]
+    )
+    assert "│ ada    │" in (path / "tests" / "test_users.py").read_text()
+    assert runner.run().ret == pytest.ExitCode.OK
+    monkeypatch.setenv("CI", "true")
+    assert runner.run().ret == pytest.ExitCode.OK
