@@ -305,7 +305,10 @@ def _restore_database(request: pytest.FixtureRequest) -> None:
     """Make the worker's database the template's copy again, for the next test."""
     state = request.config.stash[STATE]
     for engine in state.engines:
-        _sync_engine(engine).dispose(close=False)  # their sessions end with the database
+        if engine is _sync_engine(engine):
+            engine.dispose()  # closes the connections it keeps: the database goes
+        else:  # an AsyncEngine: its connections closed with the test's event loop
+            _sync_engine(engine).dispose(close=False)
     state.provisioner.restore_database()
     state.database_dirty = False
 

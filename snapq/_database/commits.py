@@ -4,8 +4,9 @@ Rollback isolation covers the test's own connection. A commit through any other
 SQLAlchemy connection to the same database (a ``Session(bind=snapq_engine)``, an
 engine the application builds from ``snapq_url``, a thread's) is real: snapq counts
 them while a test runs, so that the test which made one fails and the database is
-restored before the next. Counting is one comparison per commit; a test that makes
-none pays nothing more.
+restored before the next. A commit of a transaction that wrote nothing (a SELECT,
+``create_all`` finding its tables) is not counted. A test that commits nothing
+elsewhere pays nothing more.
 """
 
 from __future__ import annotations
@@ -55,5 +56,22 @@ class CommitWatch:
             self._watching
             and TEST_CONNECTION not in connection.info
             and connection.engine.url.database == self.database
+            and _wrote(connection)
         ):
             self.commits += 1
+
+
+def _wrote(connection: Connection) -> bool:
+    """Tell whether the transaction about to commit wrote anything: a read-only one (a
+    SELECT, create_all finding its tables) has no transaction id. Asked through the
+    DBAPI, so that no statement log sees it; where it cannot be told, it counts."""
+    try:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("SELECT txid_current_if_assigned()")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except Exception:  # a failed check must not hide the commit
+        return True
+    return row is None or row[0] is not None
