@@ -59,11 +59,18 @@ class Provisioner:
 
     @property
     def connect_args(self) -> dict[str, Any]:
-        """psycopg arguments for every connection snapq opens (timeouts, a name)."""
+        """psycopg arguments for every connection snapq opens (timeouts, a name).
+
+        No server-side prepared statements: psycopg forgets its own only on a
+        ROLLBACK it sees, and snapq rolls each test back below it, so a statement
+        prepared in one test would outlive the types that test created ("cache lookup
+        failed for type" in the next test that creates them again).
+        """
         return {
             "options": self.settings.server_options(),
             "application_name": "snapq",
             "connect_timeout": self.settings.connect_timeout.value,
+            "prepare_threshold": None,
         }
 
     @property

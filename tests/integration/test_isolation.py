@@ -283,3 +283,26 @@ def test_each_worker_has_its_own_database(runner: Runner) -> None:
 def test_a_test_without_statements_passes(runner: Runner, fixture: str) -> None:
     runner.pytester.makepyfile(f"def test_idle({fixture}):\n    pass\n")
     assert_outcomes(runner.run(), passed=1)
+
+
+def test_a_type_a_test_creates_again_is_not_met_by_a_stale_prepared_statement(
+    runner: Runner,
+) -> None:
+    """psycopg prepares a statement after five runs, and forgets it only on a ROLLBACK
+    it sees; snapq's rollback goes below it. Its statements are never prepared."""
+    runner.pytester.makepyfile(
+        """
+        import pytest
+        from sqlalchemy import text
+
+        @pytest.mark.parametrize("run", [1, 2])
+        def test_type_made_in_the_test(snapq_connection, run):
+            snapq_connection.execute(text("CREATE TYPE mood AS ENUM ('happy', 'sad')"))
+            snapq_connection.execute(text("CREATE TABLE people (mood mood)"))
+            for _ in range(6):
+                snapq_connection.execute(
+                    text("INSERT INTO people VALUES (CAST(:mood AS mood))"), {"mood": "happy"}
+                )
+        """
+    )
+    assert_outcomes(runner.run("-p", "no:randomly"), passed=2)
