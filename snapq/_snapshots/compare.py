@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -169,7 +170,7 @@ def failure_message(
             cells = (
                 changed_cells(normalize(verdict.expected), verdict.actual)
                 if section(verdict.name).table
-                else []
+                else _changed_count(normalize(verdict.expected), verdict.actual)
             )
             parts.append(
                 f"snapq: {section(verdict.name).differs} from the snapshot:\n"
@@ -197,6 +198,21 @@ def failure_message(
         volatile = _volatile_advice(differing)
         parts.append(volatile or (ACCEPT if context is not None else OUTSIDE_A_TEST))
     return "\n\n".join(parts)
+
+
+_QUERY_COUNT = re.compile(r"^-- ([0-9]+) quer(?:y|ies)$", re.MULTILINE)
+
+
+def _changed_count(expected: str, actual: str) -> list[str]:
+    """Return ``2 queries → 6 queries`` where two statement logs count differently."""
+    before, after = _QUERY_COUNT.findall(expected), _QUERY_COUNT.findall(actual)
+    if len(before) != 1 or len(after) != 1 or before == after:
+        return []
+    return [f"{_queries(before[0])} → {_queries(after[0])}"]
+
+
+def _queries(count: str) -> str:
+    return f"{count} {'query' if count == '1' else 'queries'}"
 
 
 def _volatile_advice(differing: list[_Verdict]) -> str | None:

@@ -133,6 +133,15 @@ def test_relative_indentation_and_inner_blank_lines_count(site: CallSite) -> Non
         check_inline(test, site, {"sql": ("SELECT 1\nFROM t", "SELECT 1\n\nFROM t")})
 
 
+def test_a_statement_log_that_counts_differently_says_so_first(site: CallSite) -> None:
+    test = running(RecordMode.NEVER)
+    before = "-- 1\nSELECT 1\n\n-- 1 query"
+    after = "-- 1\nSELECT 1\n\n-- 2\nSELECT 2\n\n-- 2 queries"
+    with pytest.raises(AssertionError) as raised:
+        check_inline(test, site, {"sql": (before, after)})
+    assert str(raised.value).splitlines()[1] == "  1 query → 2 queries"
+
+
 def test_the_value_recorded_is_normalized(site: CallSite) -> None:
     test = running(RecordMode.MISSING)
     check_inline(test, site, {"sql": (None, "\n    SELECT 1  \n      FROM t\n\n")})
