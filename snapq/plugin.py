@@ -20,7 +20,7 @@ from snapq._async_fixtures import (  # noqa: F401 - pytest finds the fixtures in
     snapq_async_engine,
     snapq_async_session,
 )
-from snapq._config import SETTINGS, RecordMode, Settings, resolve_settings
+from snapq._config import SETTINGS, Settings, resolve_settings
 from snapq._database.kept import checkout_key
 from snapq._database.provision import describe_server
 from snapq._database.run import Run, remove_stale_runs
@@ -34,6 +34,7 @@ from snapq._fixtures import (  # noqa: F401 - pytest finds the fixtures in this 
     snapq_session,
     snapq_url,
 )
+from snapq._hints import add_hints
 from snapq._state import RunState, WorkerReport
 
 WORKER_RUN_KEY = "snapq_run"  # in xdist's workerinput: the run, from the controller
@@ -109,9 +110,12 @@ def pytest_testnodedown(node: object, error: object) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
-    item: pytest.Item,
+    item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """In an xdist worker, send what the test recorded with its teardown report."""
+    """Add snapq's hints to a failure whose fix is a setting; in an xdist worker, send
+    what the test recorded with its teardown report."""
+    if call.excinfo is not None:
+        add_hints(call.excinfo.value, getattr(item, "fixturenames", ()))
     report = yield
     if report.when == "teardown" and hasattr(item.config, "workerinput"):
         setattr(report, TEST_REPORT_ATTRIBUTE, item.config.stash[STATE].report().to_dict())
@@ -177,13 +181,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     record = state.settings.record
     terminalreporter.section("snapq")
     write = terminalreporter.write_line
-    verb = "wrote" if record.value is RecordMode.MISSING else "updated"
     if outcome.written:
-        write(f"snapq {verb} {outcome.total_written} inline snapshot(s) (sql= and results= apart):")
+        total = outcome.total_written
+        write(f"snapq wrote {total} inline snapshot(s) (sql= and results= counted separately):")
         for path, count in outcome.written.items():
             write(f"  {path}: {count}")
     if outcome.files:
-        write(f"snapq {verb} {len(outcome.files)} snapshot file(s):")
+        write(f"snapq wrote {len(outcome.files)} snapshot file(s):")
         for path in outcome.files:
             write(f"  {path}")
     if outcome.anything_written and record.defaulted:

@@ -35,6 +35,16 @@ SETTINGS_VARIABLES = (
     "SNAPQ_MASK",
 )
 
+# The PostgreSQL the suite runs on: the embedded wheel's, unless SNAPQ_PG_BIN names
+# another install (CI runs the suite once more on Debian's PostgreSQL 15). The runs the
+# tests drive and the stand-in external server use it too, so that every scenario runs
+# on it; tests of the embedded wheel itself are marked ``embedded_wheel``.
+SUITE_PG_BIN = os.environ.get("SNAPQ_PG_BIN") or None
+embedded_wheel = pytest.mark.skipif(
+    SUITE_PG_BIN is not None,
+    reason=f"about the embedded wheel's server, and this run's is SNAPQ_PG_BIN={SUITE_PG_BIN}",
+)
+
 # pytest in a subprocess that sees Ctrl-C as a user's would: an xdist worker running
 # the outer test may ignore SIGINT, and a child inherits that (preexec_fn, the other
 # way to undo it, is not safe in a process with threads).
@@ -101,6 +111,8 @@ def runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterat
     """A pytest runner whose runs must leave no server and no run directory behind."""
     for name in SETTINGS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    if SUITE_PG_BIN:
+        monkeypatch.setenv("SNAPQ_PG_BIN", SUITE_PG_BIN)
     monkeypatch.delenv("CI", raising=False)  # CI sets it; tests that want it say so
     for name in [name for name in os.environ if name.startswith("PYTEST_XDIST_")]:
         # Under `pytest -n`, an inner run would believe it is an xdist worker.
@@ -133,7 +145,7 @@ def xdist_args(request: pytest.FixtureRequest) -> list[str]:
 def external_server() -> Iterator[ServerInfo]:
     """A second PostgreSQL, standing in for a server the user already runs."""
     run = Run.create()
-    info = start_server(find_postgres(), run_dir=run.run_dir, owner_pid=os.getpid())
+    info = start_server(find_postgres(SUITE_PG_BIN), run_dir=run.run_dir, owner_pid=os.getpid())
     yield info
     stop_server(info)
     run.close()

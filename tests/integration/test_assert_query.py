@@ -79,7 +79,7 @@ def recorded(runner: Runner) -> Runner:
     assert_outcomes(result, passed=3)
     result.stdout.fnmatch_lines(
         [
-            "*snapq wrote 10 inline snapshot(s) (sql= and results= apart):",
+            "*snapq wrote 10 inline snapshot(s) (sql= and results= counted separately):",
             "*test_books.py: 10",
             "*recorded snapshots without being asked to*",
             "*= 3 passed, 10 recorded (the run fails) in *",
@@ -169,7 +169,10 @@ def test_changed_data_fails_with_a_diff_and_accepting_updates(
     result = recorded.run("--snapshot-update")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
-        ["*snapq updated 3 inline snapshot(s) (sql= and results= apart):", "*test_books.py: 3"]
+        [
+            "*snapq wrote 3 inline snapshot(s) (sql= and results= counted separately):",
+            "*test_books.py: 3",
+        ]
     )
     monkeypatch.setenv("CI", "true")
     assert_outcomes(recorded.run(), passed=3)
@@ -185,7 +188,9 @@ def test_record_all_rewrites_literals_into_their_canonical_form(recorded: Runner
     assert "results='INSERT 0 1'" in path.read_text()
     result = recorded.run("--snapq-record=all")
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["*snapq updated 2 inline snapshot(s) (sql= and results= apart):"])
+    result.stdout.fnmatch_lines(
+        ["*snapq wrote 2 inline snapshot(s) (sql= and results= counted separately):"]
+    )
     text = source(recorded)
     assert "results='INSERT 0 1'" not in text
     assert "UPDATE 1   " not in text
@@ -223,7 +228,9 @@ def test_under_xdist_every_edit_is_written_exactly_once(
         runner.pytester.makepyfile(**{f"test_books_{index}": TESTS})
     result = runner.run("-n", "2", "--snapq-record=missing")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
-    result.stdout.fnmatch_lines(["*snapq wrote 40 inline snapshot(s) (sql= and results= apart):"])
+    result.stdout.fnmatch_lines(
+        ["*snapq wrote 40 inline snapshot(s) (sql= and results= counted separately):"]
+    )
     first = source(runner, "test_books_0.py")
     assert first.count("sql=") == 5
     assert first.count("results=") == 5

@@ -192,7 +192,9 @@ def test_records_then_passes_on_ci(
     result = runner.run(*args)
     assert result.ret == pytest.ExitCode.TESTS_FAILED, "recording unasked must fail the run"
     assert_outcomes(result, passed=3)
-    result.stdout.fnmatch_lines(["*snapq wrote 6 inline snapshot(s) (sql= and results= apart):"])
+    result.stdout.fnmatch_lines(
+        ["*snapq wrote 6 inline snapshot(s) (sql= and results= counted separately):"]
+    )
     assert_notes_recorded(source(runner, "test_notes.py"))
     monkeypatch.setenv("CI", "true")
     assert_outcomes(runner.run(*args), passed=3)
@@ -209,7 +211,9 @@ def test_a_session_loop_under_xdist_writes_each_edit_once(
     monkeypatch.setenv("EXPECTED_DRIVER", "psycopg")
     result = runner.run("-n", "2", "--snapq-record=missing")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
-    result.stdout.fnmatch_lines(["*snapq wrote 18 inline snapshot(s) (sql= and results= apart):"])
+    result.stdout.fnmatch_lines(
+        ["*snapq wrote 18 inline snapshot(s) (sql= and results= counted separately):"]
+    )
     first = source(runner, "test_notes_0.py")
     assert_notes_recorded(first)
     assert source(runner, "test_notes_1.py") == source(runner, "test_notes_2.py") == first

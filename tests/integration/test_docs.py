@@ -114,7 +114,7 @@ def test_the_quickstart_works_as_written(runner: Runner, monkeypatch: pytest.Mon
     first.stdout.fnmatch_lines(
         [
             "snapq: record=missing (default), server=embedded PostgreSQL *",
-            "snapq wrote 2 inline snapshot(s) (sql= and results= apart):",
+            "snapq wrote 2 inline snapshot(s) (sql= and results= counted separately):",
             "  tests/test_users.py: 2",
         ]
     )

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from snapq._database.binaries import find_postgres
-from tests.integration.conftest import Runner, assert_outcomes, doc_block
+from tests.integration.conftest import Runner, assert_outcomes, doc_block, embedded_wheel
 
 CONTRIB = (
     "citext",
@@ -26,6 +26,7 @@ CONTRIB = (
 )
 
 
+@embedded_wheel
 def test_contrib_extensions_and_pgvector_are_on_the_default_server(runner: Runner) -> None:
     creates = "\n".join(
         f"    connection.execute(text('CREATE EXTENSION IF NOT EXISTS \"{name}\"'))"
@@ -94,6 +95,7 @@ def pytest_snapq_setup_database(connection):
 
 
 @requires_system_contrib
+@embedded_wheel
 def test_declared_extensions_choose_a_server_that_has_them(runner: Runner) -> None:
     runner.pytester.makeini("[pytest]\nsnapq_extensions = uuid-ossp, pgcrypto\n")
     runner.pytester.makeconftest(USES_UUID_OSSP)
@@ -118,6 +120,7 @@ def test_declared_extensions_choose_a_server_that_has_them(runner: Runner) -> No
 
 
 @requires_system_contrib
+@embedded_wheel
 def test_an_undeclared_extension_the_wheel_lacks_names_the_server_that_has_it(
     runner: Runner,
 ) -> None:
@@ -134,6 +137,7 @@ def test_an_undeclared_extension_the_wheel_lacks_names_the_server_that_has_it(
     )
 
 
+@embedded_wheel
 def test_an_extension_no_server_has_lists_the_servers_and_the_fixes(runner: Runner) -> None:
     runner.pytester.makeini("[pytest]\nsnapq_extensions = no_such_extension\n")
     runner.pytester.makepyfile("def test_uses_it(snapq_connection):\n    pass\n")

@@ -18,6 +18,7 @@ from tests.integration.conftest import (
     PYTEST_WITH_CTRL_C,
     Runner,
     assert_outcomes,
+    embedded_wheel,
     processes_under,
     wait_until,
 )
@@ -224,6 +225,7 @@ def _watchdogs(tmpdir: Path) -> list[int]:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+@embedded_wheel
 def test_binaries_the_server_user_cannot_read_are_copied(
     runner: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -84,3 +84,28 @@ def test_a_session_class_that_is_not_one_is_named_in_the_error(
     result = runner.run(f"--snapq-session-class={name}")
     assert result.ret != pytest.ExitCode.OK
     assert message in result.stdout.str() + result.stderr.str()
+
+
+def test_exec_on_the_default_session_names_the_setting(runner: Runner) -> None:
+    runner.pytester.makeconftest(MODELS)
+    runner.pytester.makepyfile(
+        """
+        from sqlmodel import select
+        from conftest import Hero
+
+        def app_code(session):
+            return session.exec(select(Hero)).all()
+
+        def test_forgot_the_setting(snapq_session):
+            assert app_code(snapq_session) == []
+        """
+    )
+    result = runner.run()
+    assert_outcomes(result, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E *AttributeError: 'Session' object has no attribute 'exec'",
+            "E *snapq: snapq_session is SQLAlchemy's Session, which has no exec(). For "
+            'SQLModel\'s, set snapq_session_class = "sqlmodel:Session" in the ini file*',
+        ]
+    )

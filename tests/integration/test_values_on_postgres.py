@@ -56,10 +56,17 @@ def test_nulls_and_strings_that_look_like_them() -> None:
 def test_numbers_stay_exact() -> None:
     assert_query(
         "SELECT 7 AS int, 1.10::numeric AS numeric, '007' AS text_digits,"
-        " 2^70::numeric AS big, 0.1::float8 AS float, 'NaN'::float8 AS nan,"
+        " 1180591620717411303424::numeric AS big, 0.1::float8 AS float, 'NaN'::float8 AS nan,"
         " '-Infinity'::float8 AS minus_inf",
         sql="""
-            SELECT 7 AS int, 1.10::numeric AS numeric, '007' AS text_digits, 2^70::numeric AS big, 0.1::float8 AS float, 'NaN'::float8 AS nan, '-Infinity'::float8 AS minus_inf
+            SELECT
+              7 AS int,
+              CAST(1.10 AS DECIMAL) AS numeric,
+              '007' AS text_digits,
+              CAST(1180591620717411303424 AS DECIMAL) AS big,
+              CAST(0.1 AS DOUBLE PRECISION) AS float,
+              CAST('NaN' AS DOUBLE PRECISION) AS nan,
+              CAST('-Infinity' AS DOUBLE PRECISION) AS minus_inf
         """,
         results="""
             ┌───────┬───────────┬───────────────┬────────────────────────┬─────────┬───────┬─────────────┐
