@@ -163,10 +163,10 @@ def server(tables: int) -> Iterator[str]:
         databases = ("bench_template", "bench_rollback", "bench_truncate", "bench_floor")
         with _connect(url, "postgres") as admin:
             for database in databases:
-                admin.execute(f"CREATE DATABASE {database}")  # type: ignore[arg-type]
+                admin.execute(f"CREATE DATABASE {database}")
         for database in databases:
             with _connect(url, database) as connection:
-                connection.execute(schema(tables))  # type: ignore[arg-type]
+                connection.execute(schema(tables))
         yield url
     finally:
         provisioner.close_run(databases_used=False)

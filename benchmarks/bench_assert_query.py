@@ -138,7 +138,11 @@ class BenchContext:
         self.record = Setting(mode, "benchmark")
         self.inline_max_lines = 1000
         self.recorder = Recorder()
+        self.started = datetime.datetime.now(datetime.UTC)
         self._connection = connection
+
+    def run_masks(self) -> tuple[Any, ...]:
+        return ()
 
     def default_connection(self) -> Connection:
         return self._connection
