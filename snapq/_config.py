@@ -8,8 +8,9 @@ nothing of pytest: the plugin hands it plain mappings.
 from __future__ import annotations
 
 import enum
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -195,6 +196,25 @@ SETTINGS = (
     ),
 )
 SPECS = {spec.name: spec for spec in SETTINGS}
+
+
+def check_spaced_values(args: Sequence[str], is_path: Callable[[str], bool]) -> None:
+    """Refuse ``--snapq-X VALUE`` (two words) where VALUE is a path.
+
+    pytest looks for the rootdir and the ini file before plugins add their options, so
+    it takes such a value for a test path: the rootdir becomes the value's directory
+    and the project's ini file is silently not read. ``--snapq-X=VALUE`` is safe.
+    """
+    flags = {spec.flag: spec for spec in SETTINGS if not spec.boolean}
+    for flag, value in itertools.pairwise(args):
+        spec = flags.get(flag)
+        if spec is not None and not value.startswith("-") and is_path(value):
+            msg = (
+                f"{flag} {value}: pytest took {value!r} for a test path while it looked "
+                "for the rootdir and the ini file, so it may have chosen another rootdir and not "
+                f"read your ini file. Write {flag}={value}, or set {spec.env_var}."
+            )
+            raise ConfigError(msg)
 
 
 PINNED_SESSION_SETTINGS = {

@@ -8,7 +8,8 @@ two modules (and the hook specifications) touch pytest's internals.
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+import shlex
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from snapq._async_fixtures import (  # noqa: F401 - pytest finds the fixtures in
     snapq_async_engine,
     snapq_async_session,
 )
-from snapq._config import SETTINGS, Settings, resolve_settings
+from snapq._config import SETTINGS, Settings, check_spaced_values, resolve_settings
 from snapq._database.kept import checkout_key
 from snapq._database.provision import describe_server
 from snapq._database.run import Run, remove_stale_runs
@@ -66,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "template, where commits are real; it is restored afterwards",
     )
     try:
+        check_spaced_values(_command_line(config), _is_path_from(config.invocation_params.dir))
         settings = resolve_settings(
             options={spec.ini_key: config.getoption(spec.ini_key) for spec in SETTINGS},
             environ=os.environ,
@@ -87,6 +89,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_WorkerTestReports(state), "snapq-worker-test-reports")
         if not config.option.help:
             remove_stale_runs()
+
+
+def _command_line(config: pytest.Config) -> list[str]:
+    """The arguments pytest searched for its rootdir in: PYTEST_ADDOPTS's, then the
+    command line's."""
+    return [*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")), *config.invocation_params.args]
+
+
+def _is_path_from(directory: Path) -> Callable[[str], bool]:
+    return lambda value: (directory / value).exists()
 
 
 @pytest.hookimpl(optionalhook=True)

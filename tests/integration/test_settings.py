@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 
+from snapq._database.binaries import find_postgres
 from snapq._database.embedded import ServerInfo
-from tests.integration.conftest import Runner, assert_outcomes
+from tests.integration.conftest import SUITE_PG_BIN, Runner, assert_outcomes
 
 SHOW_TIMEOUTS = """
 from sqlalchemy import text
@@ -87,6 +89,36 @@ def test_bad_value_is_a_usage_error_naming_its_source(
         "env": "SNAPQ_LOCK_TIMEOUT",
     }[how]
     result.stderr.fnmatch_lines([f"*snapq: {source}='soon' is not a PostgreSQL duration*"])
+
+
+@pytest.mark.parametrize("where", ["command line", "PYTEST_ADDOPTS"])
+def test_a_path_after_a_space_is_refused_since_pytest_reads_it_as_a_test_path(
+    runner: Runner, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """pytest would take the rootdir from the value and skip the project's ini file."""
+    runner.pytester.makeini("[pytest]\nsnapq_record = never\n")
+    runner.pytester.makepyfile("def test_nothing():\n    pass\n")
+    bindir = find_postgres(SUITE_PG_BIN).bindir
+    args = ["--snapq-pg-bin", str(bindir)]
+    if where == "PYTEST_ADDOPTS":
+        monkeypatch.setenv("PYTEST_ADDOPTS", shlex.join(args))
+        args = []
+    result = runner.run(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"*snapq: --snapq-pg-bin {bindir}: pytest took '{bindir}' for a test path while it "
+            "looked for the rootdir and the ini file, *. "
+            f"Write --snapq-pg-bin={bindir}, or set SNAPQ_PG_BIN."
+        ]
+    )
+    if where == "PYTEST_ADDOPTS":
+        monkeypatch.setenv("PYTEST_ADDOPTS", f"--snapq-pg-bin={bindir}")
+        fixed = runner.run()
+    else:
+        fixed = runner.run(f"--snapq-pg-bin={bindir}")
+    assert_outcomes(fixed, passed=1)
+    fixed.stdout.fnmatch_lines(["snapq: record=never (ini snapq_record), server=*"])
 
 
 def test_a_leaked_lock_fails_the_waiting_test_instead_of_hanging(runner: Runner) -> None:

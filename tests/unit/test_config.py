@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from snapq._config import AsyncDriver, Settings, resolve_settings
+from snapq._config import AsyncDriver, Settings, check_spaced_values, resolve_settings
 from snapq._database.urls import describe_url, normalize_url
 from snapq._errors import ConfigError
 
@@ -431,3 +431,27 @@ def test_a_url_that_does_not_parse_is_quoted_without_any_password(url: str) -> N
     with pytest.raises(ConfigError) as raised:
         normalize_url(url, "SNAPQ_URL")
     assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--snapq-pg-bin=/opt/pg/bin", "tests"],
+        ["--snapq-url", "postgresql://localhost/app"],  # not a path
+        ["--snapq-record", "never"],
+        ["tests", "--snapq-rebuild", "tests"],  # a boolean flag's value is its own matter
+        ["--snapq-pg-bin"],
+    ],
+)
+def test_values_after_a_space_that_are_no_paths_pass(args: list[str]) -> None:
+    check_spaced_values(args, is_path=lambda value: value.startswith(("/", "tests")))
+
+
+def test_a_path_after_a_space_is_refused_naming_both_fixes() -> None:
+    with pytest.raises(ConfigError) as raised:
+        check_spaced_values(["-x", "--snapq-pg-bin", "/opt/pg/bin"], is_path=lambda _: True)
+    assert str(raised.value) == (
+        "--snapq-pg-bin /opt/pg/bin: pytest took '/opt/pg/bin' for a test path while it looked "
+        "for the rootdir and the ini file, so it may have chosen another rootdir and not read "
+        "your ini file. Write --snapq-pg-bin=/opt/pg/bin, or set SNAPQ_PG_BIN."
+    )
