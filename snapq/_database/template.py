@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from snapq._config import PINNED_SESSION_SETTINGS
 from snapq._database.databases import (
+    ClosingWatch,
     Server,
     create_database,
     database_exists,
@@ -74,20 +75,24 @@ def build_database(server: Server, admin: Connection, building: str, setup: Setu
     from sqlalchemy.pool import NullPool
 
     drop_database(admin, building)  # left by a builder that crashed
-    create_database(admin, building)
+    create_database(admin, building, strategy=server.copy_strategy)
     engine = create_engine(
         server.url_for(building), poolclass=NullPool, connect_args=server.connect_args
     )
     pin_settings(engine, PINNED_SESSION_SETTINGS)  # the hook's data as the tests see it
+    closing = ClosingWatch()
     try:
         with engine.begin() as connection:
+            closing.watch(connection)
             setup(connection)
     except SetupHookError:
         engine.dispose()
+        closing.close()
         drop_database(admin, building)
         raise
     except Exception as error:  # the commit after the hooks (a deferred constraint)
         engine.dispose()
+        closing.close()
         drop_database(admin, building)
         msg = (
             "committing what pytest_snapq_setup_database built failed, so no template "
@@ -95,6 +100,10 @@ def build_database(server: Server, admin: Connection, building: str, setup: Setu
         )
         raise SetupHookError(msg) from error
     engine.dispose()
+    # The caller renames or copies it next, which PostgreSQL refuses while a session
+    # is still in it, and waits for in steps of 100 ms: the builder's session, closed
+    # just now, is gone only once its server process is.
+    closing.wait()
 
 
 def copy_template(server: Server, template: Template, *, name: str) -> str:
@@ -109,7 +118,7 @@ def copy_template(server: Server, template: Template, *, name: str) -> str:
         try:
             template.ensure(admin)
             drop_database(admin, name)
-            create_database(admin, name, template=template.name)
+            create_database(admin, name, template=template.name, strategy=server.copy_strategy)
         except DBAPIError as error:
             raise server.refused(error) from None
         finally:
