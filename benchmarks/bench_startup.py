@@ -317,7 +317,8 @@ class Step:
 
 DB = "snapq._database"
 URL = "Provisioner.database_url (snapq_url)"
-SERVER = "  Run.server: the embedded server"
+WAIT = "  Background.result: waiting for the server"
+SERVER = "  Run.server: the embedded server (started in the background)"
 HOLD = "  Liveness.hold: the first connection"
 DEAD = "  Liveness.drop_dead_runs"
 FINGERPRINT = "  _kept_template: fingerprint"
@@ -330,10 +331,10 @@ STEPS = (
     Step("pytest_configure, snapq's", "snapq.plugin:pytest_configure", timed=False),
     Step("  remove_stale_runs: old runs' directories", "snapq.plugin:remove_stale_runs"),
     Step(URL, f"{DB}.provision:Provisioner.database_url"),
+    Step(WAIT, f"{DB}.background:Background.result"),
     Step(SERVER, f"{DB}.run:Run.server"),
     Step("    find_postgres", f"{DB}.provision:find_postgres"),
     Step("    fill_data_dir: data directory copied", f"{DB}.embedded:fill_data_dir"),
-    Step("      chown_tree (as root)", f"{DB}.datadir:chown_tree", f"{DB}.datadir:_copy_data_dir"),
     Step("    _start_watchdog", f"{DB}.embedded:_start_watchdog"),
     Step("    _wait_until_ready: postgres starts", f"{DB}.embedded:_wait_until_ready"),
     Step(HOLD, f"{DB}.liveness:Liveness.hold", f"{DB}.provision:Provisioner.database_url"),
@@ -346,10 +347,11 @@ STEPS = (
         "      build_database: the hooks", f"{DB}.template:build_database,{DB}.kept:build_database"
     ),
     Step("      rename_database", f"{DB}.template:rename_database,{DB}.kept:rename_database"),
+    Step("      ClosingWatch.wait: the builder's session ends", f"{DB}.template:ClosingWatch.wait"),
     Step("    the worker's copy (and the lock)", derived=(COPY, RUN_TEMPLATE, KEPT_TEMPLATE)),
     Step(
         "  the rest: imports on the way (sqlalchemy)",
-        derived=(URL, SERVER, HOLD, DEAD, FINGERPRINT, COPY),
+        derived=(URL, WAIT, HOLD, DEAD, FINGERPRINT, COPY),
     ),
     Step("  Server.connect: every admin connection", f"{DB}.databases:Server.connect"),
     Step("Baseline.capture (_snapq_baseline)", f"{DB}.isolation:Baseline.capture"),
