@@ -283,7 +283,9 @@ def _copy_strategy(version: str) -> str | None:
 
 def _import_driver() -> None:
     """Import what the first connection needs (SQLAlchemy's psycopg dialect and
-    psycopg), while the embedded server starts in the background."""
+    psycopg, which that dialect imports only at its first engine), while the embedded
+    server starts in the background."""
+    import psycopg  # noqa: F401
     import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
 
 
