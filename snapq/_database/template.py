@@ -82,28 +82,29 @@ def build_database(server: Server, admin: Connection, building: str, setup: Setu
     pin_settings(engine, PINNED_SESSION_SETTINGS)  # the hook's data as the tests see it
     closing = ClosingWatch()
     try:
-        with engine.begin() as connection:
-            closing.watch(connection)
-            setup(connection)
-    except SetupHookError:
+        try:
+            with engine.begin() as connection:
+                closing.watch(connection)
+                setup(connection)
+        except SetupHookError:
+            engine.dispose()
+            drop_database(admin, building)
+            raise
+        except Exception as error:  # the commit after the hooks (a deferred constraint)
+            engine.dispose()
+            drop_database(admin, building)
+            msg = (
+                "committing what pytest_snapq_setup_database built failed, so no template "
+                f"database was made:\n  {type(error).__name__}: {error}"
+            )
+            raise SetupHookError(msg) from error
         engine.dispose()
+        # The caller renames or copies it next, which PostgreSQL refuses while a session
+        # is still in it, and waits for in steps of 100 ms: the builder's session, closed
+        # just now, is gone only once its server process is.
+        closing.wait()
+    finally:
         closing.close()
-        drop_database(admin, building)
-        raise
-    except Exception as error:  # the commit after the hooks (a deferred constraint)
-        engine.dispose()
-        closing.close()
-        drop_database(admin, building)
-        msg = (
-            "committing what pytest_snapq_setup_database built failed, so no template "
-            f"database was made:\n  {type(error).__name__}: {error}"
-        )
-        raise SetupHookError(msg) from error
-    engine.dispose()
-    # The caller renames or copies it next, which PostgreSQL refuses while a session
-    # is still in it, and waits for in steps of 100 ms: the builder's session, closed
-    # just now, is gone only once its server process is.
-    closing.wait()
 
 
 def copy_template(server: Server, template: Template, *, name: str) -> str:
