@@ -589,11 +589,11 @@ def report_versus(timings: dict[str, list[Timing]], tree: Path) -> None:
             f"{name:<26}{medians[0]:>7.3f}{medians[1]:>8.3f}   {_paired(ours, theirs):>+10.3f}"
             f"{medians[0] / medians[1]:>7.2f}x"
         )
-    for server, (ours, theirs) in {
+    for server, (case, plain) in {
         "embedded": ("1 table", "plain"),
         "external": ("1 table, ext", "plain, external"),
     }.items():
-        extra = _paired(_walls(timings[ours + VERSUS]), _walls(timings[theirs]))
+        extra = _paired(_walls(timings[case + VERSUS]), _walls(timings[plain]))
         print(f"versus: overhead on the {server} server {extra:+.3f} s (of rounds)")
     reused = statistics.median(_walls(timings["200 tables, reused" + VERSUS]))
     print(f"versus: reused {reused:.3f} s")
