@@ -48,6 +48,11 @@ around each step's function where it is looked up (median of STEP_RUNS runs, eac
 run's figures beside the ones that vary most), and cumulative under cProfile
 (median of PROFILE_RUNS runs; the profiler slows Python code down, not the waits for
 PostgreSQL). Targets (issue 14) are printed beside the results; nothing is asserted.
+
+With ``--versus TREE`` (another snapq tree, such as a worktree of main), the targets'
+cases also run with TREE's snapq, in the same rounds, and their medians and the
+median of the rounds' differences are printed side by side: on a shared machine
+that compares two versions better than two separate runs of the benchmark.
 """
 
 from __future__ import annotations
@@ -317,7 +322,8 @@ class Step:
 
 DB = "snapq._database"
 URL = "Provisioner.database_url (snapq_url)"
-SERVER = "  Run.server: the embedded server"
+WAIT = "  Background.result: waiting for the server"
+SERVER = "  Run.server: the embedded server (started in the background)"
 HOLD = "  Liveness.hold: the first connection"
 DEAD = "  Liveness.drop_dead_runs"
 FINGERPRINT = "  _kept_template: fingerprint"
@@ -330,10 +336,10 @@ STEPS = (
     Step("pytest_configure, snapq's", "snapq.plugin:pytest_configure", timed=False),
     Step("  remove_stale_runs: old runs' directories", "snapq.plugin:remove_stale_runs"),
     Step(URL, f"{DB}.provision:Provisioner.database_url"),
+    Step(WAIT, f"{DB}.background:Background.result"),
     Step(SERVER, f"{DB}.run:Run.server"),
     Step("    find_postgres", f"{DB}.provision:find_postgres"),
     Step("    fill_data_dir: data directory copied", f"{DB}.embedded:fill_data_dir"),
-    Step("      chown_tree (as root)", f"{DB}.datadir:chown_tree", f"{DB}.datadir:_copy_data_dir"),
     Step("    _start_watchdog", f"{DB}.embedded:_start_watchdog"),
     Step("    _wait_until_ready: postgres starts", f"{DB}.embedded:_wait_until_ready"),
     Step(HOLD, f"{DB}.liveness:Liveness.hold", f"{DB}.provision:Provisioner.database_url"),
@@ -346,10 +352,11 @@ STEPS = (
         "      build_database: the hooks", f"{DB}.template:build_database,{DB}.kept:build_database"
     ),
     Step("      rename_database", f"{DB}.template:rename_database,{DB}.kept:rename_database"),
+    Step("      ClosingWatch.wait: the builder's session ends", f"{DB}.template:ClosingWatch.wait"),
     Step("    the worker's copy (and the lock)", derived=(COPY, RUN_TEMPLATE, KEPT_TEMPLATE)),
     Step(
         "  the rest: imports on the way (sqlalchemy)",
-        derived=(URL, SERVER, HOLD, DEAD, FINGERPRINT, COPY),
+        derived=(URL, WAIT, HOLD, DEAD, FINGERPRINT, COPY),
     ),
     Step("  Server.connect: every admin connection", f"{DB}.databases:Server.connect"),
     Step("Baseline.capture (_snapq_baseline)", f"{DB}.isolation:Baseline.capture"),
@@ -388,6 +395,7 @@ class Case:
     options: tuple[str, ...]
     env: dict[str, str]
     snapq: bool  # whether the run loads snapq (from TREE)
+    tree: Path = TREE  # where its snapq comes from (another one with --versus)
 
     def run(self, *extra: str, python: tuple[str, ...] = ("-m", "pytest")) -> Timing:
         """Run pytest on the project once; return its wall time and timestamps."""
@@ -410,7 +418,7 @@ class Case:
             output = (result.stdout + result.stderr)[-3000:]
             raise RuntimeError(f"{self.name} {' '.join(extra)} failed:\n{output}")
         run = json.loads(times.read_text())
-        expected = str(TREE / "snapq" / "__init__.py") if self.snapq else None
+        expected = str(self.tree / "snapq" / "__init__.py") if self.snapq else None
         if run["snapq"] != expected:
             raise RuntimeError(f"{self.name}: snapq imported from {run['snapq']}, not {expected}")
         marks = {name: at - launched for name, at in run["marks"].items()}
@@ -549,6 +557,46 @@ def make_cases(directory: Path, embedded_url: str, external_url: str) -> list[Ca
         Case("plain, no .pyc", "plain npc", plain, no_snapq, uncached | on_embedded, snapq=False),
         Case("1 table, no .pyc", "1 tbl npc", one, (), uncached, snapq=True),
     ]
+
+
+VERSUS = " [versus]"  # the name of a case's twin run with --versus's tree
+VERSUS_CASES = ("1 table", "200 tables, reused", "1 table, ext")
+
+
+def versus_cases(cases: list[Case], tree: Path) -> list[Case]:
+    """Return the twins of the cases that the targets compare, run with ``tree``'s snapq."""
+    path = os.pathsep.join([str(tree), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return [
+        replace(
+            case,
+            name=case.name + VERSUS,
+            column=f"{case.column[:6]} vs",
+            env=dict(case.env, PYTHONPATH=path),
+            tree=tree,
+        )
+        for case in cases
+        if case.name in VERSUS_CASES
+    ]
+
+
+def report_versus(timings: dict[str, list[Timing]], tree: Path) -> None:
+    print(f"\nthis tree against --versus {tree} ({_commit(tree)}), same rounds (s, wall)")
+    print(f"{'case':<26}{'this':>7}{'versus':>8}   {'of rounds':>10}{'ratio':>8}")
+    for name in VERSUS_CASES:
+        ours, theirs = _walls(timings[name]), _walls(timings[name + VERSUS])
+        medians = statistics.median(ours), statistics.median(theirs)
+        print(
+            f"{name:<26}{medians[0]:>7.3f}{medians[1]:>8.3f}   {_paired(ours, theirs):>+10.3f}"
+            f"{medians[0] / medians[1]:>7.2f}x"
+        )
+    for server, (case, plain) in {
+        "embedded": ("1 table", "plain"),
+        "external": ("1 table, ext", "plain, external"),
+    }.items():
+        extra = _paired(_walls(timings[case + VERSUS]), _walls(timings[plain]))
+        print(f"versus: overhead on the {server} server {extra:+.3f} s (of rounds)")
+    reused = statistics.median(_walls(timings["200 tables, reused" + VERSUS]))
+    print(f"versus: reused {reused:.3f} s")
 
 
 def measure(cases: list[Case], rounds: int) -> dict[str, list[Timing]]:
@@ -855,6 +903,12 @@ def _cell(found: dict[str, float], step: Step, measured: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"default {ROUNDS}")
+    parser.add_argument(
+        "--versus",
+        type=Path,
+        help="another snapq tree (a worktree of main, say): its runs of the targets' cases "
+        "alternate with this tree's, in the same rounds",
+    )
     arguments = parser.parse_args()
     header(arguments.rounds)
     start = time.perf_counter()
@@ -867,9 +921,13 @@ def main() -> None:
         with embedded_server() as embedded, external_server(directory / "external") as external:
             servers(directory / "external")
             cases = make_cases(directory, embedded, external)
+            if arguments.versus is not None:
+                cases += versus_cases(cases, arguments.versus.resolve())
             timings = measure(cases, arguments.rounds)
             report_startup(timings)
             report_overhead(timings)
+            if arguments.versus is not None:
+                report_versus(timings, arguments.versus.resolve())
             report_rounds(cases, timings)
             report_phases(cases, timings)
             breakdown({case.name: case for case in cases}, directory)

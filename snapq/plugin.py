@@ -148,6 +148,31 @@ class _WorkerTestReports:
             self.state.merge(WorkerReport.from_dict(data))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """As the tests begin, start the embedded server in the background when one of
+    them will use snapq's database (never for --collect-only or --setup-plan)."""
+    option = session.config.option
+    if option.collectonly or getattr(option, "setupplan", False):
+        return
+    if any(_uses_snapq_database(item) for item in session.items):
+        session.config.stash[STATE].provisioner.prepare()
+
+
+def _uses_snapq_database(item: pytest.Item) -> bool:
+    """Tell whether ``item`` requests snapq's own ``snapq_url`` (not an override of it)
+    and is not marked to be skipped. A test that reaches the database only through
+    ``assert_query`` is not seen: its server starts when it asks, as before."""
+    if item.get_closest_marker("skip") is not None:
+        return False
+    definitions = getattr(item, "_fixtureinfo", None)
+    chain = definitions.name2fixturedefs.get("snapq_url", ()) if definitions else ()
+    function = getattr(chain[-1], "func", None) if chain else None
+    return getattr(function, "__module__", None) == snapq_url.__module__ and (
+        getattr(function, "__name__", None) == "snapq_url"
+    )
+
+
 def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> None:
     """Take the digest of a test module's text as it is imported: inline snapshots
     are written only into that very text."""

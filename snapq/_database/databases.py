@@ -10,7 +10,11 @@ every other run's locks in the same one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import select
+import time
 from typing import TYPE_CHECKING, Any
 
 from snapq._database.remedies import USE_THE_EMBEDDED_SERVER, WAIT_LONGER
@@ -25,6 +29,7 @@ MAINTENANCE_DATABASE = "postgres"
 NAME_PATTERN = re.compile(r"snapq_([0-9a-f]{8})_[a-z0-9_]+")
 SAFE_PART = re.compile(r"[a-z0-9_]+")
 RUN_ID = re.compile(r"[0-9a-f]{8}")
+CLOSE_WAIT_SECONDS = 5.0  # as long as PostgreSQL waits for sessions to leave a database
 
 
 def database_name(run_id: str, role: str) -> str:
@@ -44,9 +49,16 @@ def lock_key(run_id: str) -> int:
 class Server:
     """The server at a URL, as snapq administers it: admin connections, database URLs."""
 
-    def __init__(self, url: str, *, connect_args: dict[str, Any]) -> None:
+    def __init__(
+        self, url: str, *, connect_args: dict[str, Any], copy_strategy: str | None = None
+    ) -> None:
         self.admin_url = with_database(url, MAINTENANCE_DATABASE)
         self.connect_args = connect_args
+        # How CREATE DATABASE copies (None: the server's default, WAL_LOG since
+        # PostgreSQL 15). FILE_COPY copies the files whole, after a checkpoint: several
+        # times faster where checkpoints are cheap (the embedded server, fsync off),
+        # and many times slower where they are not.
+        self.copy_strategy = copy_strategy
         self._engine: Engine | None = None
 
     def url_for(self, database: str) -> str:
@@ -54,8 +66,16 @@ class Server:
 
     def connect(self) -> Connection:
         """Open an admin connection (autocommit), or explain why the server refused."""
-        from sqlalchemy import create_engine
         from sqlalchemy.exc import OperationalError
+
+        try:
+            return self.admin_engine().connect()
+        except OperationalError as error:
+            raise self._unreachable(str(error.orig).strip()) from None
+
+    def admin_engine(self) -> Engine:
+        """Return the engine of admin connections, made when first needed."""
+        from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 
         if self._engine is None:
@@ -65,10 +85,7 @@ class Server:
                 poolclass=NullPool,
                 connect_args=self.connect_args,
             )
-        try:
-            return self._engine.connect()
-        except OperationalError as error:
-            raise self._unreachable(str(error.orig).strip()) from None
+        return self._engine
 
     def _unreachable(self, reason: str) -> ServerUnreachableError:
         # psycopg says "connection timeout expired", libpq "timeout expired".
@@ -108,9 +125,14 @@ class Server:
             self._engine = None
 
 
-def create_database(admin: Connection, name: str, *, template: str | None = None) -> None:
-    """Create database ``name``, empty or as a copy of ``template``."""
+def create_database(
+    admin: Connection, name: str, *, template: str | None = None, strategy: str | None = None
+) -> None:
+    """Create database ``name``, empty or as a copy of ``template``, copied by
+    ``strategy`` (``FILE_COPY`` or ``WAL_LOG``) where given."""
     copy = f" TEMPLATE {_quote(admin, template)}" if template else ""
+    if strategy is not None:
+        copy += f" STRATEGY {strategy}"
     admin.exec_driver_sql(f"CREATE DATABASE {_quote(admin, name)}{copy}")
 
 
@@ -123,6 +145,42 @@ def rename_database(admin: Connection, name: str, new_name: str) -> None:
 def drop_database(admin: Connection, name: str) -> None:
     """Drop ``name`` if it exists, ending the sessions still connected to it."""
     admin.exec_driver_sql(f"DROP DATABASE IF EXISTS {_quote(admin, name)} WITH (FORCE)")
+
+
+def drop_databases(server: Server, names: list[str]) -> None:
+    """Drop ``names`` (as ``drop_database``), each on a connection of its own, all at once.
+
+    Each DROP DATABASE ends with a checkpoint, which writes every dirty page on the
+    server, those of the databases about to be dropped too: one at a time, the first
+    drop writes out the pages of all the others. Together, each has discarded its
+    own pages before the checkpoints come (measured with fsync on: two databases in
+    about 0.4 to 1.7 s one after the other, 0.01 to 0.1 s together). What could not
+    be dropped on a connection of its own is dropped afterwards on one; errors are
+    raised from there.
+    """
+    import threading
+
+    left: list[str] = []
+
+    def drop(name: str) -> None:
+        try:
+            with server.connect() as admin:
+                drop_database(admin, name)
+        except Exception:  # e.g. no connection slot free: tried again below
+            left.append(name)
+
+    server.admin_engine()  # made once, before the threads use it
+    threads = [threading.Thread(target=drop, args=(name,)) for name in names[1:]]
+    for thread in threads:
+        thread.start()
+    if names:
+        drop(names[0])
+    for thread in threads:
+        thread.join()
+    if left:
+        with server.connect() as admin:
+            for name in left:
+                drop_database(admin, name)
 
 
 def database_exists(admin: Connection, name: str) -> bool:
@@ -162,6 +220,46 @@ def droppable_databases(admin: Connection) -> set[str]:
             "AND pg_catalog.pg_has_role(datdba, 'USAGE')"
         )
     }
+
+
+class ClosingWatch:
+    """Tell when the server process of a connection that snapq closed has exited.
+
+    PostgreSQL closes a session's socket only after the session has left its
+    database, so the end of the stream on a duplicate of the socket says that the
+    database is free (to rename, or to copy). Without one (no socket, another
+    platform), ``wait`` returns at once.
+    """
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+
+    def watch(self, connection: Connection) -> None:
+        """Keep a duplicate of ``connection``'s socket, to wait on once it is closed."""
+        with contextlib.suppress(Exception):  # not psycopg, or no socket: nothing to wait on
+            self._fd = os.dup(connection.connection.driver_connection.fileno())  # type: ignore[union-attr]
+
+    def wait(self, timeout: float = CLOSE_WAIT_SECONDS) -> None:
+        """Wait, at most ``timeout`` seconds, until the server has closed the socket."""
+        fd, deadline = self._fd, time.monotonic() + timeout
+        if fd is None:
+            return
+        try:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            while (left := deadline - time.monotonic()) > 0:
+                # The end of the stream reads as b""; what arrives before it is moot.
+                if poller.poll(left * 1000) and not os.read(fd, 65536):
+                    break
+        except (OSError, AttributeError):  # reset by the server: closed too; no poll()
+            pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _quote(connection: Connection, name: str) -> str:

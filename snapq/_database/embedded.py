@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ SERVER_SETTINGS = {
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 LOG_TAIL_LINES = 20
+CANCELLED = "the embedded server's start was cancelled: no test needs it any more"
 
 # Child processes this process started (servers, watchdogs), kept so they are
 # reaped when they exit rather than garbage-collected while still running.
@@ -96,13 +98,19 @@ class ServerInfo:
 
 
 def start_server(
-    install: PostgresInstall, *, run_dir: Path, owner_pid: int, kept: str | None = None
+    install: PostgresInstall,
+    *,
+    run_dir: Path,
+    owner_pid: int,
+    kept: str | None = None,
+    cancelled: threading.Event | None = None,
 ) -> ServerInfo:
     """Start a server whose files all live in ``run_dir``; return how to reach it.
 
     A watchdog process stops the server and removes ``run_dir`` as soon as
     ``owner_pid`` exits, even if it is killed. With ``kept`` (a checkout), its data
-    directory starts with the templates earlier runs of that checkout kept.
+    directory starts with the templates earlier runs of that checkout kept. Once
+    ``cancelled`` is set, the start stops the server and raises ``ServerStartError``.
     """
     user = server_user()
     # The data directory goes in here: no other user may be able to swap it for theirs.
@@ -125,6 +133,10 @@ def start_server(
         run_dir.chmod(0o711)
         chown_tree(socket_dir, user)
     fill_data_dir(data_dir, install=install, cache=cache, user=user, kept=kept)
+    if cancelled is not None and cancelled.is_set():
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(socket_dir, ignore_errors=True)
+        raise ServerStartError(CANCELLED)
     log_path = run_dir / "postgres.log"
     command = [str(install.tool("postgres")), "-D", str(data_dir), "-k", str(socket_dir)]
     command += ["-p", str(PORT)]
@@ -149,7 +161,7 @@ def start_server(
     # Watched from the start: a run killed while the server starts leaves none behind.
     _start_watchdog(owner_pid=owner_pid, server_pid=process.pid, run_dir=run_dir)
     try:
-        _wait_until_ready(process, data_dir, log_path, install)
+        _wait_until_ready(process, data_dir, log_path, install, cancelled)
     except BaseException:
         _kill(process.pid)
         process.wait()
@@ -205,11 +217,17 @@ def stop_server(info: ServerInfo, *, clean: bool = False) -> None:
 
 
 def _wait_until_ready(
-    process: subprocess.Popen[bytes], data_dir: Path, log_path: Path, install: PostgresInstall
+    process: subprocess.Popen[bytes],
+    data_dir: Path,
+    log_path: Path,
+    install: PostgresInstall,
+    cancelled: threading.Event | None = None,
 ) -> None:
     pid_file = data_dir / "postmaster.pid"
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
+        if cancelled is not None and cancelled.is_set():
+            raise ServerStartError(CANCELLED)
         if process.poll() is not None:
             msg = (
                 f"the embedded {install.describe()} exited with status {process.returncode} "

@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from snapq._config import Settings
+from snapq._database.background import Background
 from snapq._database.binaries import PostgresInstall, find_postgres
 from snapq._database.databases import (
     Server,
@@ -21,9 +23,10 @@ from snapq._database.databases import (
     database_name,
     databases_by_run,
     drop_database,
+    drop_databases,
 )
 from snapq._database.datadir import keep_data_dir, kept_data_dir, private_cache
-from snapq._database.embedded import stop_server
+from snapq._database.embedded import ServerInfo, stop_server
 from snapq._database.kept import (
     KEPT_PREFIX,
     KeptTemplate,
@@ -56,6 +59,7 @@ class Provisioner:
         # Whether the kept template was built or reused, and how long it took.
         self.template_notes: list[str] = []
         self._copy: tuple[RunTemplate | KeptTemplate, str] | None = None
+        self._starting: Background[ServerInfo] | None = None  # see prepare()
 
     @property
     def connect_args(self) -> dict[str, Any]:
@@ -93,11 +97,47 @@ class Provisioner:
             )
         return self._install
 
+    def prepare(self) -> None:
+        """Start the run's embedded server in the background, for a test that will
+        need it: the start mostly waits, and so overlaps the imports the first
+        connection needs. With ``--snapq-url``, there is nothing to start."""
+        if self.settings.url.value is None and self._starting is None:
+            self._starting = Background(self._start_embedded, name="snapq-server-start")
+
+    def _start_embedded(self, cancelled: threading.Event | None = None) -> ServerInfo:
+        kept = self.checkout if self.settings.schema_files.value else None
+        return self.run.server(self.install, kept=kept, cancelled=cancelled)
+
+    def _embedded_server(self) -> ServerInfo:
+        """Return the run's embedded server: the one being started in the background
+        (raising what that start raised), else one found or started now."""
+        starting = self._starting
+        if starting is None:
+            return self._start_embedded()
+        _import_driver()  # meanwhile
+        try:
+            info = starting.result()
+        except Exception:  # what the start raised, raised once: a later call starts anew
+            self._starting = None
+            raise
+        # Not on a Ctrl-C while waiting: then release() cancels the start.
+        self._starting = None
+        return info
+
+    def _run_server(self) -> Server:
+        if self.settings.url.value is not None:
+            url = self._connection_url(self.settings.url.value)
+            return Server(url, connect_args=self.connect_args)
+        info = self._embedded_server()
+        return Server(
+            info.url(), connect_args=self.connect_args, copy_strategy=_copy_strategy(info.version)
+        )
+
     def database_url(self, role: str, setup: Setup, schema: SchemaSource | None = None) -> str:
         """Return the URL of this process's own copy of the run's template: one kept
         across runs where ``schema`` says what it is built from."""
-        self.release()
-        server = Server(self._server_url(), connect_args=self.connect_args)
+        self._let_go()
+        server = self._run_server()
         self._server = server
         self._liveness = Liveness(server, self.run.run_id)
         self._liveness.hold()
@@ -140,7 +180,14 @@ class Provisioner:
         copy_template(self._server, template, name=name)
 
     def release(self) -> None:
-        """Let go of the run's databases (this process's tests are done)."""
+        """Let go of the run's databases (this process's tests are done), and stop a
+        start of the server that no test waited for."""
+        if self._starting is not None:
+            self._starting.cancel()
+            self._starting = None
+        self._let_go()
+
+    def _let_go(self) -> None:
         if self._liveness is not None:
             self._liveness.release()
             self._liveness = None
@@ -151,6 +198,7 @@ class Provisioner:
     def close_run(self, *, databases_used: bool) -> None:
         """End the run: drop its databases on an external server, stop the embedded one
         (keeping its data directory first, where it holds a new kept template)."""
+        self.release()  # a start still under way ends first, so that it is stopped too
         try:
             if databases_used and self.settings.url.value is not None:
                 self._drop_run_databases()
@@ -189,22 +237,16 @@ class Provisioner:
         # Clean-up must not end the run with a traceback: the tests reported the
         # problem, and a later run drops what is left.
         with contextlib.suppress(Exception):
-            server = Server(self._server_url(), connect_args=self.connect_args)
+            server = self._run_server()
             liveness = Liveness(server, self.run.run_id)
             try:
                 liveness.hold()
                 with server.connect() as admin:
-                    for name in databases_by_run(admin).get(self.run.run_id, []):
-                        drop_database(admin, name)
+                    names = databases_by_run(admin).get(self.run.run_id, [])
+                drop_databases(server, names)
             finally:
                 liveness.release()
                 server.close()
-
-    def _server_url(self) -> str:
-        if self.settings.url.value is not None:
-            return self._connection_url(self.settings.url.value)
-        kept = self.checkout if self.settings.schema_files.value else None
-        return self.run.server(self.install, kept=kept).url()
 
     def _connection_url(self, url: str) -> str:
         """Return ``url`` as snapq connects with it: its password, if any, moved into a
@@ -230,6 +272,21 @@ class Provisioner:
                     raise ProvisioningError(msg) from None
                 self._url_without_password = with_passfile(bare, str(passfile))
         return self._url_without_password
+
+
+def _copy_strategy(version: str) -> str | None:
+    """Copy databases whole on the embedded server (fsync off: its checkpoints cost
+    little), from PostgreSQL 15 on, which has the choice; older ones always do."""
+    major = version.split(".", maxsplit=1)[0]
+    return "FILE_COPY" if major.isdigit() and int(major) >= 15 else None
+
+
+def _import_driver() -> None:
+    """Import what the first connection needs (SQLAlchemy's psycopg dialect and
+    psycopg, which that dialect imports only at its first engine), while the embedded
+    server starts in the background."""
+    import psycopg  # noqa: F401
+    import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
 
 
 def describe_server(settings: Settings) -> str:

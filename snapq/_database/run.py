@@ -16,6 +16,7 @@ import secrets
 import shutil
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,16 +105,25 @@ class Run:
         return self.run_dir / "server.json"
 
     def server(
-        self, find_install: Callable[[], PostgresInstall], *, kept: str | None = None
+        self,
+        find_install: Callable[[], PostgresInstall],
+        *,
+        kept: str | None = None,
+        cancelled: threading.Event | None = None,
     ) -> ServerInfo:
         """Return the run's embedded server, starting it if no process has yet (with
-        the kept templates, where ``kept``)."""
+        the kept templates, where ``kept``); a start begun in the background gives up
+        when ``cancelled`` is set."""
         self.ensure()
         with self._locked():
             if self._server_file.exists():
                 return ServerInfo.load(self._server_file)
             info = start_server(
-                find_install(), run_dir=self.run_dir, owner_pid=self.owner_pid, kept=kept
+                find_install(),
+                run_dir=self.run_dir,
+                owner_pid=self.owner_pid,
+                kept=kept,
+                cancelled=cancelled,
             )
             info.save(self._server_file)
             return info

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from snapq._config import PINNED_SESSION_SETTINGS
 from snapq._database.databases import (
+    ClosingWatch,
     Server,
     create_database,
     database_exists,
@@ -74,27 +75,36 @@ def build_database(server: Server, admin: Connection, building: str, setup: Setu
     from sqlalchemy.pool import NullPool
 
     drop_database(admin, building)  # left by a builder that crashed
-    create_database(admin, building)
+    create_database(admin, building, strategy=server.copy_strategy)
     engine = create_engine(
         server.url_for(building), poolclass=NullPool, connect_args=server.connect_args
     )
     pin_settings(engine, PINNED_SESSION_SETTINGS)  # the hook's data as the tests see it
+    closing = ClosingWatch()
     try:
-        with engine.begin() as connection:
-            setup(connection)
-    except SetupHookError:
+        try:
+            with engine.begin() as connection:
+                closing.watch(connection)
+                setup(connection)
+        except SetupHookError:
+            engine.dispose()
+            drop_database(admin, building)
+            raise
+        except Exception as error:  # the commit after the hooks (a deferred constraint)
+            engine.dispose()
+            drop_database(admin, building)
+            msg = (
+                "committing what pytest_snapq_setup_database built failed, so no template "
+                f"database was made:\n  {type(error).__name__}: {error}"
+            )
+            raise SetupHookError(msg) from error
         engine.dispose()
-        drop_database(admin, building)
-        raise
-    except Exception as error:  # the commit after the hooks (a deferred constraint)
-        engine.dispose()
-        drop_database(admin, building)
-        msg = (
-            "committing what pytest_snapq_setup_database built failed, so no template "
-            f"database was made:\n  {type(error).__name__}: {error}"
-        )
-        raise SetupHookError(msg) from error
-    engine.dispose()
+        # The caller renames or copies it next, which PostgreSQL refuses while a session
+        # is still in it, and waits for in steps of 100 ms: the builder's session, closed
+        # just now, is gone only once its server process is.
+        closing.wait()
+    finally:
+        closing.close()
 
 
 def copy_template(server: Server, template: Template, *, name: str) -> str:
@@ -109,7 +119,7 @@ def copy_template(server: Server, template: Template, *, name: str) -> str:
         try:
             template.ensure(admin)
             drop_database(admin, name)
-            create_database(admin, name, template=template.name)
+            create_database(admin, name, template=template.name, strategy=server.copy_strategy)
         except DBAPIError as error:
             raise server.refused(error) from None
         finally:

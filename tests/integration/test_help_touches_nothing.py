@@ -122,3 +122,46 @@ def test_a_run_without_database_creates_nothing_and_starts_nothing(
         [f"snapq: record=*, server=embedded PostgreSQL {FAKE_VERSION} (--snapq-pg-bin)"]
     )
     untouched.assert_untouched(result, workers=bool(xdist))
+
+
+DATABASE_TEST = "def test_db(snapq_connection):\n    pass\n"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        pytest.param(["--collect-only"], id="collect-only"),
+        pytest.param(["--setup-plan"], id="setup-plan"),
+        pytest.param(["-k", "not test_db"], id="deselected"),
+    ],
+)
+def test_database_tests_that_do_not_run_start_nothing(
+    untouched: Untouched, flags: list[str]
+) -> None:
+    # The embedded server starts in the background as the tests begin, for tests
+    # that request it: never for tests that are not run.
+    other = "def test_x():\n    pass\n"
+    untouched.runner.pytester.makepyfile(test_db=DATABASE_TEST, test_other=other)
+    result = untouched.run(*flags)
+    assert result.ret == 0, result.stdout.str()
+    untouched.assert_untouched(result)
+
+
+def test_a_skipped_database_test_starts_nothing(untouched: Untouched) -> None:
+    untouched.runner.pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.skip(reason='not today')\n" + DATABASE_TEST
+    )
+    result = untouched.run()
+    assert_outcomes(result, skipped=1)
+    untouched.assert_untouched(result)
+
+
+def test_an_overridden_snapq_url_starts_nothing(untouched: Untouched) -> None:
+    untouched.runner.pytester.makeconftest(
+        "import pytest\n\n@pytest.fixture(scope='session')\n"
+        "def snapq_url():\n    return 'postgresql+psycopg://nobody@localhost/none'\n"
+    )
+    untouched.runner.pytester.makepyfile("def test_url(snapq_url):\n    assert snapq_url\n")
+    result = untouched.run()
+    assert_outcomes(result, passed=1)
+    untouched.assert_untouched(result)

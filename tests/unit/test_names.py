@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from snapq._database.databases import NAME_PATTERN, database_name, lock_key
 from snapq._database.datadir import cache_dir
 from snapq._database.embedded import ServerInfo
+from snapq._database.provision import _copy_strategy
 from snapq._database.users import server_user
 from snapq._errors import ProvisioningError
 
@@ -212,3 +213,13 @@ def test_server_user_as_root_without_candidates_names_the_fix(
     assert "postgres, nobody" in message
     assert "useradd" in message
     assert "--snapq-url" in message
+
+
+@pytest.mark.parametrize(
+    ("version", "strategy"),
+    [("18.6", "FILE_COPY"), ("15.0", "FILE_COPY"), ("14.12", None), ("9.6.24", None), ("", None)],
+)
+def test_embedded_copies_are_file_copies_where_the_server_can_choose(
+    version: str, strategy: str | None
+) -> None:
+    assert _copy_strategy(version) == strategy
