@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -78,6 +79,7 @@ def fill_data_dir(
     with_templates = kept_data_dir(install, cache, user, checkout=kept or "")
     if kept and (with_templates / "PG_VERSION").is_file():
         try:
+            os.utime(with_templates)  # used now: see remove_unused_kept_data_dirs
             _copy_data_dir(with_templates, data_dir, user)
         except OSError:  # replaced by another run as it was copied: start afresh
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -191,6 +193,36 @@ def kept_data_dir(
     return cache / f"kept-{checkout}-{_cache_key(install, user)}"
 
 
+KEPT_UNUSED_DAYS = 30
+KEPT_NAME = re.compile(r"kept-[0-9a-f]{8}-[0-9.]+-[0-9a-f]{12}")  # as kept_data_dir makes
+REMOVING = "removing-"
+
+
+def remove_unused_kept_data_dirs(
+    cache: Path, *, now: float, days: float = KEPT_UNUSED_DAYS
+) -> list[Path]:
+    """Remove the kept data directories (and their lists of templates) that no run
+    has saved or started from for ``days``: those of deleted checkouts, of old
+    PostgreSQL versions. Each is renamed away before it is removed, so that a run
+    never starts from a half-removed one. Return what was removed."""
+    removed = []
+    for path in cache.iterdir():
+        if path.name.startswith(REMOVING):  # left by a run that stopped while removing
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        if not KEPT_NAME.fullmatch(path.name):
+            continue  # anything else, including another run's copy being saved
+        with contextlib.suppress(OSError):  # used or removed meanwhile: left alone
+            if now - path.stat().st_mtime < days * 86400:
+                continue
+            doomed = Path(tempfile.mkdtemp(prefix=REMOVING, dir=cache))
+            path.rename(doomed / "data")
+            path.with_name(f"{path.name}.json").unlink(missing_ok=True)
+            shutil.rmtree(doomed, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def keep_data_dir(data_dir: Path, target: Path) -> None:
     """Copy the stopped server's ``data_dir`` to ``target``, replacing what is there:
     a run that starts meanwhile copies either the old one or the new one, whole."""
@@ -203,6 +235,7 @@ def keep_data_dir(data_dir: Path, target: Path) -> None:
         if target.exists():
             target.rename(scratch / "old")
         copy.rename(target)
+        os.utime(target)  # saved now: see remove_unused_kept_data_dirs
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,12 @@ from snapq._database.databases import (
     drop_database,
     drop_databases,
 )
-from snapq._database.datadir import keep_data_dir, kept_data_dir, private_cache
+from snapq._database.datadir import (
+    keep_data_dir,
+    kept_data_dir,
+    private_cache,
+    remove_unused_kept_data_dirs,
+)
 from snapq._database.embedded import ServerInfo, stop_server
 from snapq._database.kept import (
     KEPT_PREFIX,
@@ -216,7 +222,9 @@ class Provisioner:
         if info is None:
             return
         user = server_user()
-        target = kept_data_dir(self.install(), private_cache(), user, checkout=self.checkout)
+        cache = private_cache()
+        remove_unused_kept_data_dirs(cache, now=time.time())
+        target = kept_data_dir(self.install(), cache, user, checkout=self.checkout)
         saved = target.with_name(f"{target.name}.json")
         server = Server(info.url(), connect_args=self.connect_args)
         try:
