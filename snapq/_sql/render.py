@@ -53,7 +53,6 @@ def render_table(
     ignored: frozenset[str] = frozenset(),
 ) -> str:
     """Draw rows under a header, numbers right-aligned, then the row count."""
-    from tabulate import tabulate
 
     masked = [column.name in ignored for column in columns]
     cells = [
@@ -67,16 +66,66 @@ def render_table(
         not mask and column.type_oid in NUMERIC_TYPES
         for column, mask in zip(columns, masked, strict=True)
     ]
-    table = tabulate(
-        cells,
-        headers=[column.name for column in columns],
-        tablefmt="simple_outline",
-        disable_numparse=True,
-        preserve_whitespace=True,
-        colalign=["right" if is_number else "left" for is_number in numeric],
-    )
+    headers = [column.name for column in columns]
+    table = _plain_table(headers, cells, numeric)
+    if table is None:
+        from tabulate import tabulate
+
+        table = tabulate(
+            cells,
+            headers=headers,
+            tablefmt="simple_outline",
+            disable_numparse=True,
+            preserve_whitespace=True,
+            colalign=["right" if is_number else "left" for is_number in numeric],
+        )
     count = len(rows)
     return f"{table}\n({count} row{'' if count == 1 else 's'})"
+
+
+def _plain_table(
+    headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool]
+) -> str | None:
+    """Lay out a table exactly as tabulate's simple_outline does (with the options
+    above), for the usual case alone: at least one row and one column, and every name
+    and cell printable ASCII on one line, one character a column. None otherwise:
+    tabulate lays it out (wide characters, multi-line cells, no rows...).
+
+    tabulate costs more than the rest of the drawing: it works out each column's
+    type, which the options then ignore. Tests check this against tabulate itself.
+    """
+    if not cells or not headers:
+        return None
+    names = [str(name) for name in headers]
+    texts = [[f"{cell}" for cell in row] for row in cells]  # as tabulate formats a cell
+    if not all(_plain(text) for text in names) or not all(
+        _plain(text) for row in texts for text in row
+    ):
+        return None
+    widths = [len(name) + 2 for name in names]  # tabulate's minimum padding of a header
+    for row in texts:
+        widths = [max(width, len(text)) for width, text in zip(widths, row, strict=True)]
+    rules = ["─" * (width + 2) for width in widths]
+    lines = [
+        f"┌{'┬'.join(rules)}┐",
+        _plain_row(names, widths, right),
+        f"├{'┼'.join(rules)}┤",
+        *(_plain_row(row, widths, right) for row in texts),
+        f"└{'┴'.join(rules)}┘",
+    ]
+    return "\n".join(lines)
+
+
+def _plain(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
+def _plain_row(texts: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -> str:
+    cells = (
+        text.rjust(width) if is_right else text.ljust(width)
+        for text, width, is_right in zip(texts, widths, right, strict=True)
+    )
+    return f"│ {' │ '.join(cells)} │"
 
 
 def format_cell(text: Cell, column: Column | None = None) -> str:

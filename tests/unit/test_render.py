@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 import textwrap
 import unicodedata
 from collections.abc import Sequence
@@ -7,7 +8,13 @@ from collections.abc import Sequence
 import pytest
 from wcwidth import wcswidth
 
-from snapq._sql.render import format_cell, render_error, render_result, render_table
+from snapq._sql.render import (
+    _plain_table,
+    format_cell,
+    render_error,
+    render_result,
+    render_table,
+)
 from snapq._sql.result import Column, QueryError, QueryResult
 
 JSON = Column("document", type_oid=114)
@@ -378,3 +385,61 @@ def test_ignoring_a_numeric_column_aligns_its_marker_left() -> None:
     drawn = render_table([Column("n", INT4)], [("1",), ("22",)], ignored=frozenset({"n"}))
     assert drawn.splitlines()[1] == "│ n         │"
     assert drawn.splitlines()[3] == "│ <ignored> │"
+
+
+# Layout: snapq's own for plain tables, tabulate's for the rest ----------------------
+
+
+def _tabulate(names: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    from tabulate import tabulate
+
+    return str(
+        tabulate(
+            cells,
+            headers=list(names),
+            tablefmt="simple_outline",
+            disable_numparse=True,
+            preserve_whitespace=True,
+            colalign=["right" if is_right else "left" for is_right in right],
+        )
+    )
+
+
+PLAIN_PIECES = ["", " ", "a", "Zz", "  x  ", "007", "1.10", "-3", "True", "False", "None",
+                "NULL", "''", "<ignored>", "a b", "long " * 8, "{}", "[1,2]", "~!@#$%^&*()"]  # fmt: skip
+OTHER_PIECES = ["│", "\x01", "é", "名前", "tab\there", "two\nlines", "\x1b[31mred\x1b[0m"]
+
+
+def _random_text(rng: random.Random) -> str:
+    def piece() -> str:
+        return rng.choice(OTHER_PIECES if rng.random() < 0.02 else PLAIN_PIECES)
+
+    return "".join(piece() for _ in range(rng.randint(0, 3)))
+
+
+def test_plain_tables_are_laid_out_exactly_as_tabulate_does() -> None:
+    rng = random.Random(13)  # noqa: S311 - reproducible tables, not secrets
+    plain = 0
+    for _ in range(5000):
+        width, height = rng.randint(0, 4), rng.randint(0, 4)
+        names = [_random_text(rng) for _ in range(width)]
+        cells = [[_random_text(rng) for _ in range(width)] for _ in range(height)]
+        right = [rng.random() < 0.5 for _ in range(width)]
+        laid_out = _plain_table(names, cells, right)
+        if laid_out is not None:
+            plain += 1
+            assert laid_out == _tabulate(names, cells, right), (names, cells, right)
+    assert plain > 2000, "the random tables must include many plain ones"
+
+
+def test_tables_that_are_not_plain_are_left_to_tabulate() -> None:
+    for names, cells in [
+        (["a"], []),  # no rows: tabulate aligns the header left
+        ([], [[]]),
+        (["名前"], [["x"]]),  # wide characters
+        (["a"], [["two\nlines"]]),
+        (["a"], [["\x1b[31mred\x1b[0m"]]),
+        (["a\tb"], [["x"]]),
+    ]:
+        assert _plain_table(names, cells, [True] * len(names)) is None
+    assert render_table([Column("n", 23)], []) == _tabulate(["n"], [], [True]) + "\n(0 rows)"
