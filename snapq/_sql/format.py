@@ -54,7 +54,12 @@ def pretty_sql(sql: str) -> Formatted:
     if not allowed:
         return Formatted(sql.strip())  # DDL, SET, LISTEN...: shown as written, by design
     try:
-        expressions = sqlglot.parse(sql, read="postgres", error_level=ErrorLevel.RAISE)
+        # Tokenized once, for the parser and for the meaning to keep, as sqlglot.parse
+        # and a second tokenization would.
+        dialect = sqlglot.Dialect.get_or_raise("postgres")
+        tokens = dialect.tokenize(sql)
+        meaning = _meaning_of(tokens)
+        expressions = dialect.parser(error_level=ErrorLevel.RAISE).parse(tokens, sql)
         if len(expressions) != 1 or expressions[0] is None:
             return Formatted(sql.strip(), "more than one statement; shown as compiled")
         expression = expressions[0]
@@ -65,7 +70,7 @@ def pretty_sql(sql: str) -> Formatted:
         text = expression.sql(
             dialect="postgres", pretty=True, unsupported_level=ErrorLevel.RAISE, copy=False
         )
-        same = _meaning(sql) == _meaning(text)
+        same = meaning == _meaning(text)
     except (SqlglotError, ValueError, RecursionError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         return Formatted(sql.strip(), f"sqlglot could not parse it ({reason}); shown as compiled")
@@ -126,33 +131,63 @@ _RESPELLED = frozenset({"cast", "nulls", "first", "last"})
 def _meaning(sql: str) -> list[tuple[str, str]]:
     """Return what must survive formatting: literals, names, operators, key keywords."""
     import sqlglot
-    from sqlglot import TokenType
-    from sqlglot.parser import Parser
 
-    tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(sql)
+    return _meaning_of(sqlglot.Dialect.get_or_raise("postgres").tokenize(sql))
+
+
+def _meaning_of(tokens: list[Any]) -> list[tuple[str, str]]:
+    """Return what must survive formatting of the SQL that ``tokens`` (sqlglot's
+    postgres tokens) spell."""
     zoned = _time_zone_types(tokens)
+    categories = _token_categories()
     meaning = []
     for index, token in enumerate(tokens):
         kind, text = token.token_type, token.text
         if index in zoned and zoned[index] is None:
             continue  # the WITH TIME ZONE of a type, folded into the type
-        if kind == TokenType.IDENTIFIER:
+        category = categories.get(kind)
+        if category is _IDENTIFIER:
             meaning.append(("name", text))  # quoted: case matters
-        elif kind in (TokenType.VAR, TokenType.CURRENT_TIMESTAMP, TokenType.CURRENT_DATE):
+        elif category is _VAR:
             if text.lower() not in _RESPELLED:
                 meaning.append(("name", _SAME.get(text.lower(), text.lower())))
-        elif kind in Parser.TYPE_TOKENS:
+        elif category is _TYPE:
             # by kind: int4 and INT are one type
             meaning.append(("type", zoned.get(index) or kind.name))
-        elif kind == TokenType.NUMBER:
+        elif category is _NUMBER:
             meaning.append(("number", text))
-        elif "STRING" in kind.name:
+        elif category is _STRING:
             meaning.append(("string", text.lower()))  # interval units get upper-cased
         elif text.upper() in _MEANINGFUL:
             meaning.append(("keyword", text.upper()))
         elif not text[:1].isalnum() and text not in _PUNCTUATION and text[:1] != "_":
             meaning.append(("operator", _SAME.get(text, text)))
     return sorted(meaning)
+
+
+_IDENTIFIER, _VAR, _TYPE, _NUMBER, _STRING = "identifier", "var", "type", "number", "string"
+
+
+@functools.cache
+def _token_categories() -> dict[Any, str]:
+    """Sort sqlglot's token kinds once into what ``_meaning_of`` keeps of them (in its
+    order of precedence); a kind not in it is a keyword, an operator or punctuation."""
+    from sqlglot import TokenType
+    from sqlglot.parser import Parser
+
+    categories: dict[Any, str] = {}
+    for kind in TokenType:
+        if kind == TokenType.IDENTIFIER:
+            categories[kind] = _IDENTIFIER
+        elif kind in (TokenType.VAR, TokenType.CURRENT_TIMESTAMP, TokenType.CURRENT_DATE):
+            categories[kind] = _VAR
+        elif kind in Parser.TYPE_TOKENS:
+            categories[kind] = _TYPE
+        elif kind == TokenType.NUMBER:
+            categories[kind] = _NUMBER
+        elif "STRING" in kind.name:
+            categories[kind] = _STRING
+    return categories
 
 
 def _time_zone_types(tokens: list[Any]) -> dict[int, str | None]:
