@@ -24,6 +24,11 @@ too. Projects:
 - plain: pytest without snapq (``-p no:snapq``) and a hand-written psycopg fixture:
   one connection for the session to an already running server, ``BEGIN`` before
   the test and ``ROLLBACK`` after it, in a database that holds the table.
+- SQLAlchemy by hand, for scale: without snapq too; the 1-table schema's table, an
+  engine for the session, and the usual fixture (``engine.connect()``, ``begin()``,
+  roll back), on the embedded server. Over it, snapq's overhead is snapq's own; over
+  plain, it includes SQLAlchemy's imports and exit, which an SQLAlchemy project pays
+  anyway.
 
 Servers. Embedded: every snapq run starts its own; the plain run connects to one the
 benchmark started (snapq's ``start_server``: the same binaries and settings).
@@ -184,6 +189,33 @@ def conn(connection):
     yield connection
     connection.execute("ROLLBACK")
 """
+# The usual hand-written fixture of an SQLAlchemy project, for scale: the same table
+# as the 1-table schema (created in the plain database already), a connection in a
+# transaction rolled back after each test.
+SQLALCHEMY_CONFTEST = (
+    ONE_TABLE_CONFTEST.split("\n\ndef pytest_snapq_setup_database", maxsplit=1)[0]
+    + """
+import os
+
+import pytest
+from sqlalchemy import create_engine
+
+
+@pytest.fixture(scope="session")
+def engine():
+    engine = create_engine(os.environ["BENCH_SQLALCHEMY_URL"])
+    METADATA.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def conn(engine):
+    with engine.connect() as connection, connection.begin() as transaction:
+        yield connection
+        transaction.rollback()
+"""
+)
 SNAPQ_TEST = """
 def test_one(snapq_connection):
     assert snapq_connection.exec_driver_sql("SELECT 1").scalar() == 1
@@ -543,13 +575,30 @@ def make_cases(directory: Path, embedded_url: str, external_url: str) -> list[Ca
     one = write_project(directory / "one_table", ONE_TABLE_CONFTEST, SNAPQ_TEST)
     many = write_migrations_project(directory / "migrations", cached)
     plain = write_project(directory / "plain", PLAIN_CONFTEST, PLAIN_TEST)
+    by_hand = write_project(
+        directory / "sqlalchemy",
+        SQLALCHEMY_CONFTEST,
+        SNAPQ_TEST.replace("snapq_connection", "conn"),
+    )
     on_embedded = {"BENCH_URL": libpq_url(embedded_url, PLAIN_DATABASE)}
+    sqlalchemy_url = make_url(libpq_url(embedded_url, PLAIN_DATABASE)).set(
+        drivername="postgresql+psycopg"
+    )
+    on_embedded_by_hand = {"BENCH_SQLALCHEMY_URL": sqlalchemy_url.render_as_string(False)}
     on_external = {"BENCH_URL": libpq_url(external_url, PLAIN_DATABASE)}
     no_snapq = ("-p", "no:snapq")
     external = (f"--snapq-url={external_url}",)
     return [
         Case("plain", "plain", plain, no_snapq, cached | on_embedded, snapq=False),
         Case("1 table", "1 table", one, (), cached, snapq=True),
+        Case(
+            "SQLAlchemy by hand",
+            "SA hand",
+            by_hand,
+            no_snapq,
+            cached | on_embedded_by_hand,
+            snapq=False,
+        ),
         Case("200 tables, first", "200 1st", many, ("--snapq-rebuild",), cached, snapq=True),
         Case("200 tables, reused", "200 reuse", many, (), cached, snapq=True),
         Case("plain, external", "plain ext", plain, no_snapq, cached | on_external, snapq=False),
@@ -801,6 +850,7 @@ def report_overhead(timings: dict[str, list[Timing]]) -> None:
         "embedded": ("1 table", "plain"),
         "external": ("1 table, ext", "plain, external"),
         "embedded, no .pyc": ("1 table, no .pyc", "plain, no .pyc"),
+        "over SQLAlchemy by hand": ("1 table", "SQLAlchemy by hand"),
     }
     for server, (ours, theirs) in pairs.items():
         snapq_walls, plain_walls = _walls(timings[ours]), _walls(timings[theirs])
