@@ -29,6 +29,7 @@ class SettingSpec:
     help: str
     default: str | None = None
     boolean: bool = False  # the flag alone means true
+    listing: bool = False  # names or globs: the ini value may be a list (TOML's)
 
     @property
     def flag(self) -> str:
@@ -131,12 +132,14 @@ SETTINGS = (
         "PostgreSQL extensions the schema needs, separated by commas or spaces "
         "(uuid-ossp, pgcrypto...): the embedded server is started from the first "
         "PostgreSQL found that has them all.",
+        listing=True,
     ),
     SettingSpec(
         "mask",
         "Kinds of values that change from run to run, shown in snapshots as placeholders: "
         "uuid (every UUID, numbered: <uuid 1>), now (timestamps of the test's own time: "
         "<now>), or a project's function as module:function, separated by spaces or commas.",
+        listing=True,
     ),
     SettingSpec(
         "schema_files",
@@ -145,6 +148,7 @@ SETTINGS = (
         "snapq then keeps the built template and reuses it in later runs while these, the "
         "setup hooks' modules, the files alembic_upgrade and load_sql read, the server "
         "and snapq are unchanged.",
+        listing=True,
     ),
     SettingSpec(
         "rebuild",
@@ -196,6 +200,17 @@ SETTINGS = (
     ),
 )
 SPECS = {spec.name: spec for spec in SETTINGS}
+
+
+def ini_text(spec: SettingSpec, value: object) -> str | None:
+    """Return an ini value as ``resolve_settings`` takes it: a TOML list (of names or
+    globs) as one string; None for unset or empty."""
+    if isinstance(value, list):
+        if not spec.listing:
+            msg = f"ini {spec.ini_key} takes one value, not a list: {value!r}"
+            raise ConfigError(msg)
+        return " ".join(str(item) for item in value) or None
+    return str(value) if value else None
 
 
 def check_spaced_values(args: Sequence[str], is_path: Callable[[str], bool]) -> None:

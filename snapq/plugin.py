@@ -21,7 +21,13 @@ from snapq._async_fixtures import (  # noqa: F401 - pytest finds the fixtures in
     snapq_async_engine,
     snapq_async_session,
 )
-from snapq._config import SETTINGS, Settings, check_spaced_values, resolve_settings
+from snapq._config import (
+    SETTINGS,
+    Settings,
+    check_spaced_values,
+    ini_text,
+    resolve_settings,
+)
 from snapq._database.kept import checkout_key
 from snapq._database.provision import describe_server
 from snapq._database.run import Run, remove_stale_runs
@@ -55,7 +61,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         text = f"{spec.help}{default} Also {spec.other_spellings}."
         alone = {"nargs": "?", "const": "true"} if spec.boolean else {}
         group.addoption(spec.flag, dest=spec.ini_key, default=None, help=text, **alone)
-        parser.addini(spec.ini_key, text)
+        if spec.listing:  # a TOML list too
+            parser.addini(spec.ini_key, text, type="args")
+        else:
+            parser.addini(spec.ini_key, text)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve_settings(
             options={spec.ini_key: config.getoption(spec.ini_key) for spec in SETTINGS},
             environ=os.environ,
-            ini={spec.ini_key: config.getini(spec.ini_key) or None for spec in SETTINGS},
+            ini={spec.ini_key: ini_text(spec, config.getini(spec.ini_key)) for spec in SETTINGS},
             snapshot_update=bool(config.getoption("update_snapshots", default=False)),
         )
     except ConfigError as error:

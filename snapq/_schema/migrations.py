@@ -159,19 +159,49 @@ def _logging_kept() -> Iterator[None]:
             logger.handlers[:] = logger_handlers
 
 
+_ENV_PY_OWN_URL = (
+    "  env.py failed at line {line}, before any migration ran. If it reads its URL from "
+    "the application's settings, it must leave that out when snapq passes a connection: "
+    "set it only when config.attributes has no 'connection' (see the Schema page of the "
+    "docs)."
+)
+_ENV_PY_CONNECTING = (
+    "  This happened while connecting: env.py connects to a server of its own instead "
+    "of using the connection snapq passes, config.attributes['connection'] (see the "
+    "Schema page of the docs)."
+)
+
+
 def _failure(error: Exception, revision: str) -> str:
-    """Name the migration that failed, its statement, and the database's error."""
+    """Name the migration that failed, its statement, and the database's error; or,
+    for a failure in env.py itself, the usual cause."""
     from sqlalchemy.exc import DBAPIError
 
     migration = _failing_migration(error)
     where = f"migration {migration}" if migration else f"the upgrade to {revision!r}"
     lines = [f"alembic_upgrade: {where} failed, so no template database was made:"]
     if isinstance(error, DBAPIError):
-        lines.append(f"  {str(error.statement).strip()}")
+        if error.statement:
+            lines.append(f"  {str(error.statement).strip()}")
         lines.append(f"  {type(error.orig).__name__}: {str(error.orig).strip()}")
     else:
         lines.append(f"  {type(error).__name__}: {error}")
+    if migration is None:
+        if isinstance(error, DBAPIError) and not error.statement:
+            lines.append(_ENV_PY_CONNECTING)
+        elif (line := _env_py_line(error)) is not None:
+            lines.append(_ENV_PY_OWN_URL.format(line=line))
     return "\n".join(lines)
+
+
+def _env_py_line(error: Exception) -> int | None:
+    """Return the line of env.py nearest to where ``error`` was raised, if it passed
+    through env.py."""
+    frames = list(traceback.walk_tb(error.__traceback__))
+    for frame, line in reversed(frames):
+        if Path(frame.f_code.co_filename).name == "env.py":
+            return line
+    return None
 
 
 def _failing_migration(error: Exception) -> str | None:

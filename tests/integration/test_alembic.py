@@ -119,6 +119,16 @@ def test_env_py_left_logging_as_it_was():
 """
 
 
+# env.py lines that set the application's URL the common way, without the docs' guard.
+ENV_PY_OWN_URL = {
+    "unset": 'import os\nconfig.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"])\n',
+    "unreachable": (
+        'config.set_main_option("sqlalchemy.url", '
+        '"postgresql+psycopg://nobody@127.0.0.1:9/app?connect_timeout=5")\n'
+    ),
+}
+
+
 def alembic_project(path: Path, *, statement: str = "pass", env_py: str | None = None) -> None:
     """Write a project as ``alembic init`` makes it, with two migrations."""
     subprocess.run(
@@ -138,6 +148,9 @@ def alembic_project(path: Path, *, statement: str = "pass", env_py: str | None =
         text = text[:start] + SHARING + "\n\n" + text[end:]
     elif env_py == "app-settings":
         text = text.replace("target_metadata = None", "target_metadata = None\n" + APP_SETTINGS)
+    elif env_py in ENV_PY_OWN_URL:
+        line = ENV_PY_OWN_URL[env_py]
+        text = text.replace("target_metadata = None", "target_metadata = None\n" + line)
     elif env_py == "documented-app-settings":
         recipe = doc_block("schema.md", "settings.database_url")
         text = text.replace("target_metadata = None", "target_metadata = None\n" + recipe)
@@ -191,3 +204,39 @@ def test_a_failing_migration_names_its_revision_statement_and_error(runner: Runn
             '*UndefinedTable: relation "nowhere" does not exist*',
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("env_py", "explained"),
+    [
+        (
+            "unset",
+            [
+                "*alembic_upgrade: the upgrade to 'head' failed, so no template database was made:",
+                "*KeyError: 'DATABASE_URL'",
+                "*env.py failed at line *, before any migration ran. If it reads its URL from "
+                "the application's settings, it must leave that out when snapq passes a "
+                "connection: set it only when config.attributes has no 'connection'*",
+            ],
+        ),
+        (
+            "unreachable",
+            [
+                "*alembic_upgrade: the upgrade to 'head' failed, so no template database was made:",
+                "*OperationalError: *",
+                "*This happened while connecting: env.py connects to a server of its own "
+                "instead of using the connection snapq passes, config.attributes*",
+            ],
+        ),
+    ],
+)
+def test_an_env_py_that_sets_its_own_url_is_explained(
+    runner: Runner, env_py: str, explained: list[str]
+) -> None:
+    alembic_project(runner.pytester.path, env_py=env_py)
+    runner.pytester.makeconftest(HOOK)
+    runner.pytester.makepyfile("def test_uses_the_database(snapq_connection):\n    pass\n")
+    result = runner.run()
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(explained)
+    assert "  None" not in result.stdout.lines

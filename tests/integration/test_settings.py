@@ -121,6 +121,34 @@ def test_a_path_after_a_space_is_refused_since_pytest_reads_it_as_a_test_path(
     fixed.stdout.fnmatch_lines(["snapq: record=never (ini snapq_record), server=*"])
 
 
+SHOW_LISTS = """
+def test_lists(request):
+    from snapq._fixtures import STATE
+
+    settings = request.config.stash[STATE].settings
+    assert settings.mask.value == ("uuid", "now")
+    assert settings.extensions.value == ("citext", "hstore")
+    assert settings.mask.source == "ini snapq_mask"
+"""
+
+
+def test_settings_that_list_names_take_a_toml_list(runner: Runner) -> None:
+    runner.pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\nsnapq_mask = ["uuid", "now"]\n'
+        'snapq_extensions = ["citext", "hstore"]\n'
+    )
+    runner.pytester.makepyfile(SHOW_LISTS)
+    assert_outcomes(runner.run(), passed=1)
+
+
+def test_a_toml_list_for_a_single_value_is_a_usage_error_naming_the_key(runner: Runner) -> None:
+    runner.pytester.makepyprojecttoml('[tool.pytest.ini_options]\nsnapq_record = ["never"]\n')
+    runner.pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = runner.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*snapq: ini snapq_record takes one value, not a list: *'never'*"])
+
+
 def test_a_leaked_lock_fails_the_waiting_test_instead_of_hanging(runner: Runner) -> None:
     runner.pytester.makeconftest(
         """

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from snapq._config import AsyncDriver, Settings, check_spaced_values, resolve_settings
+from snapq._config import (
+    SPECS,
+    AsyncDriver,
+    Settings,
+    check_spaced_values,
+    ini_text,
+    resolve_settings,
+)
 from snapq._database.urls import describe_url, normalize_url
 from snapq._errors import ConfigError
 
@@ -455,3 +462,12 @@ def test_a_path_after_a_space_is_refused_naming_both_fixes() -> None:
         "for the rootdir and the ini file, so it may have chosen another rootdir and not read "
         "your ini file. Write --snapq-pg-bin=/opt/pg/bin, or set SNAPQ_PG_BIN."
     )
+
+
+def test_an_ini_list_is_taken_where_the_setting_lists_names() -> None:
+    assert ini_text(SPECS["mask"], ["uuid", "now"]) == "uuid now"
+    assert ini_text(SPECS["mask"], []) is None
+    assert ini_text(SPECS["record"], "never") == "never"
+    assert ini_text(SPECS["record"], "") is None
+    with pytest.raises(ConfigError, match=r"ini snapq_record takes one value, not a list"):
+        ini_text(SPECS["record"], ["never"])
