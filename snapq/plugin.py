@@ -24,6 +24,7 @@ from snapq._async_fixtures import (  # noqa: F401 - pytest finds the fixtures in
 from snapq._config import (
     SETTINGS,
     Settings,
+    SettingSpec,
     check_spaced_values,
     ini_text,
     resolve_settings,
@@ -80,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve_settings(
             options={spec.ini_key: config.getoption(spec.ini_key) for spec in SETTINGS},
             environ=os.environ,
-            ini={spec.ini_key: ini_text(spec, config.getini(spec.ini_key)) for spec in SETTINGS},
+            ini={spec.ini_key: _ini(config, spec) for spec in SETTINGS},
             snapshot_update=bool(config.getoption("update_snapshots", default=False)),
         )
     except ConfigError as error:
@@ -98,6 +99,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_WorkerTestReports(state), "snapq-worker-test-reports")
         if not config.option.help:
             remove_stale_runs()
+
+
+def _ini(config: pytest.Config, spec: SettingSpec) -> str | None:
+    try:
+        value = config.getini(spec.ini_key)
+    except (ValueError, pytest.UsageError) as error:  # a list it could not split: a quote
+        msg = f"ini {spec.ini_key}: {error}: put a name that holds a quote in quotes"
+        raise ConfigError(msg) from None
+    return ini_text(spec, value)
 
 
 def _command_line(config: pytest.Config) -> list[str]:
@@ -164,6 +174,8 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     option = session.config.option
     if option.collectonly or getattr(option, "setupplan", False):
         return
+    if session.testsfailed and not option.continue_on_collection_errors:
+        return  # pytest stops at the collection errors: no test will run
     if any(_uses_snapq_database(item) for item in session.items):
         session.config.stash[STATE].provisioner.prepare()
 

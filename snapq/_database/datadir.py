@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from snapq._database.binaries import PostgresInstall
 from snapq._database.remedies import USE_A_SERVER, USE_OTHER_BINARIES
-from snapq._database.users import is_root, secure_directory
+from snapq._database.users import chown_tree, is_root, secure_directory
 from snapq._errors import ServerStartError
 
 if TYPE_CHECKING:
@@ -122,7 +122,8 @@ def _copy_data_dir(cached: Path, data_dir: Path, user: pwd.struct_passwd | None)
     """
     # Made private first: the copy writes into it at the umask's mode.
     data_dir.mkdir(mode=0o700)
-    cp, chown = shutil.which("cp"), shutil.which("chown")
+    # The system's own tools, not whatever PATH finds first: they run as root.
+    cp, chown = shutil.which("cp", path=SYSTEM_BIN), shutil.which("chown", path=SYSTEM_BIN)
     if os.name == "posix" and cp is not None and (user is None or chown is not None):
         commands = [[cp, "-R", "-p", f"{cached}{os.sep}.", str(data_dir)]]
         if user is not None:
@@ -134,16 +135,14 @@ def _copy_data_dir(cached: Path, data_dir: Path, user: pwd.struct_passwd | None)
                 raise OSError(msg)
         data_dir.chmod(0o700)  # cp gives it the mode of the cached one
         return
-    _copy_tree(cached, data_dir, user)
+    _copy_tree(cached, data_dir)
+    if user is not None:
+        chown_tree(data_dir, user)
 
 
-def _copy_tree(cached: Path, data_dir: Path, user: pwd.struct_passwd | None) -> None:
+def _copy_tree(cached: Path, data_dir: Path) -> None:
     """Copy ``cached`` into the directory ``data_dir``, each file and directory made
-    owner-only and owned by ``user`` from the start, the bytes copied by the kernel
-    where it can."""
-    owner = (user.pw_uid, user.pw_gid) if user is not None else None
-    if owner is not None:
-        os.chown(data_dir, *owner)
+    owner-only, the bytes copied by the kernel where it can."""
     for directory, dirnames, filenames in os.walk(cached, onerror=_raise):
         target = data_dir / Path(directory).relative_to(cached)
         for name in dirnames + filenames:
@@ -151,25 +150,19 @@ def _copy_tree(cached: Path, data_dir: Path, user: pwd.struct_passwd | None) -> 
             status = os.lstat(source)
             if stat.S_ISLNK(status.st_mode):
                 os.symlink(os.readlink(source), copy)
-                if owner is not None:
-                    os.chown(copy, *owner, follow_symlinks=False)
             elif stat.S_ISDIR(status.st_mode):
                 copy.mkdir(mode=stat.S_IMODE(status.st_mode) & 0o700)
-                if owner is not None:
-                    os.chown(copy, *owner)
             else:
-                _copy_file(source, copy, mode=stat.S_IMODE(status.st_mode) & 0o700, owner=owner)
+                _copy_file(source, copy, mode=stat.S_IMODE(status.st_mode) & 0o700)
 
 
 def _raise(error: OSError) -> None:
     raise error
 
 
-def _copy_file(source: str, copy: Path, *, mode: int, owner: tuple[int, int] | None) -> None:
+def _copy_file(source: str, copy: Path, *, mode: int) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     with open(source, "rb") as reading, open(os.open(copy, flags, mode), "wb") as writing:
-        if owner is not None:
-            os.fchown(writing.fileno(), *owner)
         if sys.platform == "linux":  # sendfile between files: Linux only
             size, offset = os.fstat(reading.fileno()).st_size, 0
             while offset < size:
@@ -193,9 +186,10 @@ def kept_data_dir(
     return cache / f"kept-{checkout}-{_cache_key(install, user)}"
 
 
+SYSTEM_BIN = os.pathsep.join(["/usr/bin", "/bin"])
 KEPT_UNUSED_DAYS = 30
 KEPT_NAME = re.compile(r"kept-[0-9a-f]{8}-[0-9.]+-[0-9a-f]{12}")  # as kept_data_dir makes
-REMOVING = "removing-"
+REMOVING = "snapq-removing-"
 
 
 def remove_unused_kept_data_dirs(
@@ -210,14 +204,23 @@ def remove_unused_kept_data_dirs(
         if path.name.startswith(REMOVING):  # left by a run that stopped while removing
             shutil.rmtree(path, ignore_errors=True)
             continue
+        if (
+            path.suffix == ".json"
+            and KEPT_NAME.fullmatch(path.stem)
+            and not path.with_suffix("").exists()
+        ):
+            path.unlink(missing_ok=True)  # a list whose directory a stopped run removed
+            continue
         if not KEPT_NAME.fullmatch(path.name):
             continue  # anything else, including another run's copy being saved
         with contextlib.suppress(OSError):  # used or removed meanwhile: left alone
             if now - path.stat().st_mtime < days * 86400:
                 continue
+            # Its list of templates first: a list without its directory would make
+            # the checkout's runs believe their template is kept (see _keep_templates).
+            path.with_name(f"{path.name}.json").unlink(missing_ok=True)
             doomed = Path(tempfile.mkdtemp(prefix=REMOVING, dir=cache))
             path.rename(doomed / "data")
-            path.with_name(f"{path.name}.json").unlink(missing_ok=True)
             shutil.rmtree(doomed, ignore_errors=True)
             removed.append(path)
     return removed

@@ -189,7 +189,13 @@ class Provisioner:
         """Let go of the run's databases (this process's tests are done), and stop a
         start of the server that no test waited for."""
         if self._starting is not None:
-            self._starting.cancel()
+            if self.run.owner_pid == os.getpid():
+                self._starting.cancel()  # the run ends here: no one will use it
+            else:
+                # An xdist worker: another worker may be waiting for this very start,
+                # and the run's owner stops the server at the end.
+                with contextlib.suppress(Exception):
+                    self._starting.result()
             self._starting = None
         self._let_go()
 
@@ -204,8 +210,8 @@ class Provisioner:
     def close_run(self, *, databases_used: bool) -> None:
         """End the run: drop its databases on an external server, stop the embedded one
         (keeping its data directory first, where it holds a new kept template)."""
-        self.release()  # a start still under way ends first, so that it is stopped too
         try:
+            self.release()  # a start still under way ends first, so that it is stopped too
             if databases_used and self.settings.url.value is not None:
                 self._drop_run_databases()
             elif databases_used and self.settings.schema_files.value:
@@ -230,7 +236,11 @@ class Provisioner:
         try:
             with server.connect() as admin:
                 kept = kept_templates(admin)
-                if not kept or (saved.is_file() and json.loads(saved.read_text()) == kept):
+                if not kept or (
+                    saved.is_file()
+                    and json.loads(saved.read_text()) == kept
+                    and (target / "PG_VERSION").is_file()
+                ):
                     return
                 for name in all_databases(admin):
                     if not name.startswith(KEPT_PREFIX):

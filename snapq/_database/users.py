@@ -144,7 +144,10 @@ def _user_name(uid: int) -> str:
 
 
 def chown_tree(root: Path, user: pwd.struct_passwd) -> None:
-    os.chown(root, user.pw_uid, user.pw_gid)
-    for directory, dirnames, filenames in os.walk(root):
+    """Give ``root`` and everything in it to ``user``, deepest first and ``root`` last:
+    until a directory is given, the user cannot enter it, so nothing below it that is
+    still to be chowned can be swapped for a link to elsewhere."""
+    for directory, dirnames, filenames in os.walk(root, topdown=False):
         for name in dirnames + filenames:
             os.chown(Path(directory) / name, user.pw_uid, user.pw_gid, follow_symlinks=False)
+    os.chown(root, user.pw_uid, user.pw_gid)

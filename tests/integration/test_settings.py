@@ -149,6 +149,14 @@ def test_a_toml_list_for_a_single_value_is_a_usage_error_naming_the_key(runner: 
     result.stderr.fnmatch_lines(["*snapq: ini snapq_record takes one value, not a list: *'never'*"])
 
 
+def test_a_list_with_an_unclosed_quote_is_a_usage_error_naming_the_key(runner: Runner) -> None:
+    runner.pytester.makeini("[pytest]\nsnapq_schema_files = it's/*.py\n")
+    runner.pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = runner.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*snapq: ini snapq_schema_files: No closing quotation: *"])
+
+
 def test_a_leaked_lock_fails_the_waiting_test_instead_of_hanging(runner: Runner) -> None:
     runner.pytester.makeconftest(
         """

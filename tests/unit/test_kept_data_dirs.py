@@ -28,11 +28,14 @@ def test_only_kept_data_dirs_unused_for_a_month_are_removed(tmp_path: Path) -> N
         tmp_path, "kept-0123abcd-18.6-0123456789ab.x1y2z3", age_days=KEPT_UNUSED_DAYS + 1, now=now
     )
     initdb = make(tmp_path, "initdb-18.6-0123456789ab", age_days=KEPT_UNUSED_DAYS + 1, now=now)
-    left_over = make(tmp_path, "removing-abc123", age_days=0, now=now)
+    left_over = make(tmp_path, "snapq-removing-abc123", age_days=0, now=now)
+    orphan_list = tmp_path / "kept-76543210-18.6-0123456789ab.json"
+    orphan_list.write_text("{}")
+    recent.with_name(f"{recent.name}.json").write_text("{}")
 
     assert remove_unused_kept_data_dirs(tmp_path, now=now) == [old]
 
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        [recent.name, saving.name, initdb.name]
+        [recent.name, f"{recent.name}.json", saving.name, initdb.name]
     )
     assert not left_over.exists()

@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 import snapq._database.run
+from snapq._database import users
 from snapq._database.datadir import private_cache
 from snapq._database.embedded import ServerInfo
 from snapq._database.run import remove_stale_runs, run_bases
+from snapq._database.users import chown_tree
 from snapq._errors import ProvisioningError
 
 CacheAt = Callable[[Path], Path]  # points SNAPQ_CACHE_DIR at a path, returns it
@@ -208,3 +210,30 @@ def test_stale_run_that_is_a_symlink_is_left_alone(
     remove_stale_runs([base])
     assert stopped == []
     assert (target / "server.json").exists()
+
+
+def test_a_tree_is_given_away_deepest_first_and_its_root_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until a directory is given to the user, the user cannot enter it and swap what is
+    below it for a link to elsewhere."""
+    (tmp_path / "root" / "base" / "1").mkdir(parents=True)
+    (tmp_path / "root" / "base" / "1" / "1259").write_text("")
+    (tmp_path / "root" / "PG_VERSION").write_text("18\n")
+    given: list[str] = []
+    monkeypatch.setattr(
+        users.os,
+        "chown",
+        lambda path, *ids, **_: given.append(str(Path(path).relative_to(tmp_path))),
+    )
+    chown_tree(tmp_path / "root", pwd.getpwuid(os.getuid()))
+    assert given[-1] == "root"
+    for index, path in enumerate(given):
+        assert all(not later.startswith(f"{path}/") for later in given[index + 1 :]), given
+    assert sorted(given) == [
+        "root",
+        "root/PG_VERSION",
+        "root/base",
+        "root/base/1",
+        "root/base/1/1259",
+    ]

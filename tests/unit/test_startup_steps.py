@@ -61,7 +61,7 @@ def test_closing_watch_without_a_socket_does_not_wait() -> None:
 def copy_data_dir(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Copy a data directory by cp where it exists, and in Python without it."""
     if request.param == "python":
-        monkeypatch.setattr(datadir.shutil, "which", lambda name: None)
+        monkeypatch.setattr(datadir.shutil, "which", lambda name, path=None: None)
     elif shutil.which("cp") is None:
         pytest.skip("no cp here")
     return datadir._copy_data_dir
