@@ -141,20 +141,30 @@ def test_settings_that_list_names_take_a_toml_list(runner: Runner) -> None:
     assert_outcomes(runner.run(), passed=1)
 
 
-def test_a_toml_list_for_a_single_value_is_a_usage_error_naming_the_key(runner: Runner) -> None:
-    runner.pytester.makepyprojecttoml('[tool.pytest.ini_options]\nsnapq_record = ["never"]\n')
+@pytest.mark.parametrize(
+    ("config_file", "text", "error"),
+    [
+        (
+            "pyproject.toml",
+            '[tool.pytest.ini_options]\nsnapq_record = ["never"]\n',
+            "*snapq: ini snapq_record takes one value, not a list: *'never'*",
+        ),
+        (
+            "pytest.ini",
+            "[pytest]\nsnapq_schema_files = it's/*.py\n",
+            "*snapq: ini snapq_schema_files: No closing quotation: *",
+        ),
+    ],
+    ids=["list-for-one-value", "unclosed-quote"],
+)
+def test_an_ini_value_of_the_wrong_shape_is_a_usage_error_naming_the_key(
+    runner: Runner, config_file: str, text: str, error: str
+) -> None:
+    (runner.pytester.path / config_file).write_text(text)
     runner.pytester.makepyfile("def test_nothing():\n    pass\n")
     result = runner.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*snapq: ini snapq_record takes one value, not a list: *'never'*"])
-
-
-def test_a_list_with_an_unclosed_quote_is_a_usage_error_naming_the_key(runner: Runner) -> None:
-    runner.pytester.makeini("[pytest]\nsnapq_schema_files = it's/*.py\n")
-    runner.pytester.makepyfile("def test_nothing():\n    pass\n")
-    result = runner.run()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*snapq: ini snapq_schema_files: No closing quotation: *"])
+    result.stderr.fnmatch_lines([error])
 
 
 def test_a_leaked_lock_fails_the_waiting_test_instead_of_hanging(runner: Runner) -> None:
