@@ -65,8 +65,9 @@ _CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
 
 @dataclass(frozen=True)
 class Execution:
-    """A statement's outcome, the SQL that was sent for it, and the names it knows
-    (result columns and bound parameters)."""
+    """A statement's outcome, the SQL that was sent for it, and the names ``ignore=``
+    may use (result columns, bound parameters and, where ``ignore=`` was given, the
+    columns those are bound to)."""
 
     result: QueryResult
     sent: CompiledSQL
@@ -113,7 +114,8 @@ def execute(
         _CAPTURE.reset(token)
         end_savepoint(True)
     parameters = set(capture.parameters or ())
-    bound = bound_columns(capture.compiled) if capture.compiled is not None else {}
+    # Only ignore= needs the columns parameters are bound to (a walk of the statement).
+    bound = bound_columns(capture.compiled) if ignore and capture.compiled is not None else {}
     names = {column.name for column in result.columns} | parameters | set(bound.values())
     # ignore= names what users see: a parameter goes with the column it is bound to.
     ignored = set(ignore) | {name for name in parameters if bound.get(name) in ignore}

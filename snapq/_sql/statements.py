@@ -92,7 +92,8 @@ def _log_statement(  # noqa: PLR0917 - SQLAlchemy's event signature
 def _append(log: StatementLog, statement: str, context: Any) -> None:
     parameter_sets = getattr(context, "compiled_parameters", None) or ()
     compiled = getattr(context, "compiled", None)
-    bound = bound_columns(compiled) if compiled is not None else {}
+    # Only ignore= needs the columns parameters are bound to (a walk of the statement).
+    bound = bound_columns(compiled) if log.ignore and compiled is not None else {}
     ignored = set(log.ignore)
     if parameter_sets:
         log.parameter_names.update(parameter_sets[0])
