@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from machine import machine  # benchmarks/machine.py
+from machine import machine, tree_commit  # benchmarks/machine.py
 
 ROUNDS = 5
 SCRIPT = Path("benchmarks") / "bench_assert_query.py"
@@ -91,17 +91,7 @@ def check_tree(tree: Path) -> str:
     ).stdout.strip()
     if Path(found).resolve() != (tree / "snapq" / "__init__.py").resolve():
         raise SystemExit(f"{tree}: snapq is imported from {found}, not from the tree")
-    git = ["git", "-C", str(tree)]
-    commit = subprocess.run(
-        [*git, "log", "-1", "--format=%h %s"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    dirty = subprocess.run(
-        [*git, "status", "--porcelain", "--untracked-files=no", "snapq"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return f"{commit[:72] or 'not a git tree'}{' (snapq/ modified)' if dirty else ''}"
+    return tree_commit(tree)
 
 
 def run(tree: Path) -> Run:

@@ -71,7 +71,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import psycopg
-from machine import machine  # benchmarks/machine.py
+from machine import machine, tree_commit  # benchmarks/machine.py
 from sqlalchemy.engine import make_url
 
 import snapq
@@ -380,27 +380,13 @@ def header(rounds: int, compare: Path | None) -> None:
     print(f"postgresql:  {postgres.version} (snapq's embedded server, for every suite)")
     print(f"python:      {platform.python_version()}")
     print("packages:    " + ", ".join(f"{name} {version(name)}" for name in packages))
-    print(f"snapq:       {TREE}: {_commit(TREE)}")
+    print(f"snapq:       {TREE}: {tree_commit(TREE)}")
     if compare is not None:
-        print(f"compared:    {compare}: {_commit(compare)}")
+        print(f"compared:    {compare}: {tree_commit(compare)}")
     print(
         f"method:      {rounds} rounds of pytest runs of {TESTS} tests per way, alternating; "
         "median of the rounds"
     )
-
-
-def _commit(tree: Path) -> str:
-    git = ["git", "-C", str(tree)]
-    commit = subprocess.run(
-        [*git, "log", "-1", "--format=%h %s"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    dirty = subprocess.run(
-        [*git, "status", "--porcelain", "--untracked-files=no", "snapq"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return f"{commit[:72] or 'not a git tree'}{' (snapq/ modified)' if dirty else ''}"
 
 
 MEASURES: dict[str, Callable[[dict[str, list[Timing]], int], float]] = {

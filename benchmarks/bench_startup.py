@@ -86,7 +86,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import psycopg
-from machine import machine  # benchmarks/machine.py
+from machine import machine, tree_commit  # benchmarks/machine.py
 from sqlalchemy.engine import make_url
 
 import snapq
@@ -629,7 +629,7 @@ def versus_cases(cases: list[Case], tree: Path) -> list[Case]:
 
 
 def report_versus(timings: dict[str, list[Timing]], tree: Path) -> None:
-    print(f"\nthis tree against --versus {tree} ({_commit(tree)}), same rounds (s, wall)")
+    print(f"\nthis tree against --versus {tree} ({tree_commit(tree)}), same rounds (s, wall)")
     print(f"{'case':<26}{'this':>7}{'versus':>8}   {'of rounds':>10}{'ratio':>8}")
     for name in VERSUS_CASES:
         ours, theirs = _walls(timings[name]), _walls(timings[name + VERSUS])
@@ -779,7 +779,7 @@ def header(rounds: int) -> None:
     print(f"postgresql:  {postgres.version} ({postgres.origin}), embedded and external")
     print(f"python:      {platform.python_version()}")
     print("packages:    " + ", ".join(f"{name} {version(name)}" for name in packages))
-    print(f"snapq:       {TREE}: {_commit(TREE)}")
+    print(f"snapq:       {TREE}: {tree_commit(TREE)}")
     print(
         f"method:      {rounds} rounds of one run of each case, alternating; wall time of "
         "`pytest -p no:cacheprovider -q`, one test"
@@ -791,15 +791,6 @@ def servers(external: Path) -> None:
         f"servers:     embedded: snapq's settings (fsync off), data in {run_bases()[0]}; "
         f"external: PostgreSQL's defaults (fsync on), TCP, data in {external}"
     )
-
-
-def _commit(tree: Path) -> str:
-    git = ["git", "-C", str(tree)]
-    log = [*git, "log", "-1", "--format=%h %s"]
-    commit = subprocess.run(log, capture_output=True, text=True, check=False).stdout.strip()
-    status = [*git, "status", "--porcelain", "--untracked-files=no", "snapq"]
-    dirty = subprocess.run(status, capture_output=True, text=True, check=False).stdout.strip()
-    return f"{commit[:72] or 'not a git tree'}{' (snapq/ modified)' if dirty else ''}"
 
 
 def _walls(timings: list[Timing]) -> list[float]:
